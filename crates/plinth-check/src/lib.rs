@@ -1,0 +1,1 @@
+//! Governance checks over stack code and plans.

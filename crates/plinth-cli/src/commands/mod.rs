@@ -1,0 +1,60 @@
+//! One module per subcommand; each exposes its clap `Args` and a `run` function.
+
+use crate::context::Context;
+use crate::exit::CmdResult;
+
+pub mod apply;
+pub mod check;
+pub mod destroy;
+pub mod graph;
+pub mod ls;
+pub mod output;
+pub mod plan;
+pub mod runs;
+pub mod serve;
+pub mod state;
+pub mod token;
+
+/// Every subcommand.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List instances (stack × environment).
+    Ls(Box<ls::Args>),
+    /// Show the dependency graph of an environment.
+    Graph(Box<graph::Args>),
+    /// Plan an environment along its dependency graph.
+    Plan(Box<plan::Args>),
+    /// Apply saved plans, or plan and apply with --auto-approve.
+    Apply(Box<apply::Args>),
+    /// Destroy an environment's instances in reverse dependency order.
+    Destroy(Box<destroy::Args>),
+    /// Print every stack's outputs for an environment.
+    Output(Box<output::Args>),
+    /// List runs, or show one run.
+    Runs(Box<runs::Args>),
+    /// Run governance checks on the code.
+    Check(Box<check::Args>),
+    /// Run the plinth server (state backend, locks, API).
+    Serve(Box<serve::Args>),
+    /// Manage API tokens.
+    Token(Box<token::Args>),
+    /// Inspect and roll back state held by the plinth server.
+    State(Box<state::Args>),
+}
+
+/// Runs the chosen subcommand.
+pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
+    match command {
+        Command::Ls(args) => ls::run(ctx, *args),
+        Command::Graph(args) => graph::run(ctx, *args),
+        Command::Plan(args) => plan::run(ctx, *args),
+        Command::Apply(args) => apply::run(ctx, *args),
+        Command::Destroy(args) => destroy::run(ctx, *args),
+        Command::Output(args) => output::run(ctx, *args),
+        Command::Runs(args) => runs::run(ctx, *args),
+        Command::Check(args) => check::run(ctx, *args),
+        Command::Serve(args) => serve::run(ctx, *args),
+        Command::Token(args) => token::run(ctx, *args),
+        Command::State(args) => state::run(ctx, *args),
+    }
+}

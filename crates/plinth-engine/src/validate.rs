@@ -1,0 +1,1 @@
+//! Engine-backed code checks: `fmt -check` and `validate` per stack.

@@ -1,0 +1,1 @@
+//! Project model: discovery of stacks, instances, dependency graphs, change mapping.

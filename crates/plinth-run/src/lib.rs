@@ -1,0 +1,1 @@
+//! Runs: plan, apply and destroy of an environment along the DAG, with history.

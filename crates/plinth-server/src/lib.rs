@@ -1,0 +1,1 @@
+//! HTTP server: the Terraform http state backend and the JSON API.

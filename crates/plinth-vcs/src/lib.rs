@@ -1,0 +1,1 @@
+//! Version-control queries (changed files) through the git CLI.
