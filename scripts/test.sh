@@ -11,9 +11,10 @@ eval "$(bash scripts/setup.sh)"
 bash scripts/check-examples.sh
 
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --locked --no-fail-fast
-  # nextest does not run doctests.
+  # nextest does not run doctests; they go first so that nextest's summary is
+  # the run's closing line.
   cargo test --workspace --locked --doc
+  cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi
