@@ -1,0 +1,38 @@
+//! `--format json`: `{"findings": [...], "summary": {...}}` as documented in DESIGN.md.
+
+use plinth_diag::Severity;
+use serde_json::{Value, json};
+
+use crate::scan::Report;
+
+/// The JSON document for a report.
+pub fn render(report: &Report) -> Value {
+    let findings: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let (file, line, column) = f.diagnostic.location().unwrap_or(("", 0, 0));
+            json!({
+                "rule": f.rule.id,
+                "severity": f.diagnostic.severity.as_str(),
+                "stack": f.stack,
+                "file": file,
+                "line": line,
+                "column": column,
+                "message": f.diagnostic.message,
+                "help": f.rule.hint,
+            })
+        })
+        .collect();
+    json!({
+        "findings": findings,
+        "summary": {
+            "errors": report.count(Severity::Error),
+            "warnings": report.count(Severity::Warning),
+            "notes": report.count(Severity::Note),
+            "stacks": report.stacks,
+            "files": report.files,
+            "suppressed": report.suppressed,
+        }
+    })
+}

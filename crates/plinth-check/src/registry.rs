@@ -1,0 +1,468 @@
+//! The rule registry: every rule's stable id, default severity, texts and flags.
+//!
+//! Ids are a contract with users (suppressions and `check` blocks name them): never renumber.
+
+use plinth_diag::Severity;
+
+/// What a rule is about; safety rules get their severity from the environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// Formatting and validity of the code.
+    Hygiene,
+    /// Plaintext secrets and secret handling.
+    Secrets,
+    /// The platform's architecture conventions.
+    Architecture,
+    /// Resource safety: errors in protected environments, warnings elsewhere.
+    Safety,
+    /// Rules over plan JSON.
+    Plan,
+    /// Findings about suppression comments themselves.
+    Suppression,
+}
+
+/// One rule's static description.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable id, e.g. `SCR001`.
+    pub id: &'static str,
+    /// Short kebab-case name (SARIF `name`).
+    pub name: &'static str,
+    /// Rule family.
+    pub category: Category,
+    /// Severity when no environment or `check` block says otherwise.
+    pub default_severity: Severity,
+    /// One-line message.
+    pub message: &'static str,
+    /// What the rule checks and why (`plinth check --explain ID`).
+    pub explanation: &'static str,
+    /// How to fix a finding.
+    pub hint: &'static str,
+    /// Whether inline suppression is refused for this rule.
+    pub unsuppressible: bool,
+    /// Whether the rule needs the engine binary (skipped by `--no-engine`).
+    pub needs_engine: bool,
+}
+
+const fn rule(
+    id: &'static str,
+    name: &'static str,
+    category: Category,
+    default_severity: Severity,
+    message: &'static str,
+    explanation: &'static str,
+    hint: &'static str,
+) -> Rule {
+    Rule {
+        id,
+        name,
+        category,
+        default_severity,
+        message,
+        explanation,
+        hint,
+        unsuppressible: false,
+        needs_engine: false,
+    }
+}
+
+const fn engine(mut r: Rule) -> Rule {
+    r.needs_engine = true;
+    r
+}
+
+const fn locked(mut r: Rule) -> Rule {
+    r.unsuppressible = true;
+    r
+}
+
+use Category::*;
+use Severity::{Error, Warning};
+
+const STANDIN: &str = "Stand-ins: the example repositories model AWS resources with the built-in \
+`terraform_data` resource whose `input` object carries `resource_type = \"aws_…\"` and the \
+attributes the real resource would have. Such a `terraform_data` is checked exactly like the \
+resource type it names.";
+
+/// Every rule plinth knows, in id order.
+pub static RULES: &[Rule] = &[
+    engine(rule(
+        "FMT001",
+        "engine-fmt",
+        Hygiene,
+        Error,
+        "file is not formatted the way `terraform fmt` would format it",
+        "Runs `terraform fmt -check -list=true` on every stack. Unformatted code hides real \
+changes in review diffs.",
+        "run `terraform fmt` in the stack directory",
+    )),
+    engine(rule(
+        "FMT002",
+        "engine-validate",
+        Hygiene,
+        Error,
+        "`terraform validate` reports a problem",
+        "Runs `terraform init -backend=false` and `terraform validate -json` on every stack, \
+each in its own data directory under .plinth/check, and reports the engine's diagnostics at \
+the place they point to.",
+        "fix the configuration error the engine reports",
+    )),
+    rule(
+        "FMT003",
+        "required-version",
+        Hygiene,
+        Warning,
+        "stack does not constrain the engine version",
+        "Every stack (root module) sets `required_version` in a `terraform` block so that an \
+engine upgrade is a reviewed change instead of a surprise.",
+        "add `terraform { required_version = \">= 1.6\" }`",
+    ),
+    rule(
+        "FMT004",
+        "required-providers",
+        Hygiene,
+        Error,
+        "provider requirement without a source or a version constraint",
+        "Every entry of `required_providers` is an object with `source` and `version`, so that \
+`init` resolves the same provider on every machine.",
+        "write `name = { source = \"hashicorp/aws\", version = \"~> 5.0\" }`",
+    ),
+    rule(
+        "FMT005",
+        "variable-documented",
+        Hygiene,
+        Warning,
+        "variable is missing a type or a description",
+        "Variables are a stack's interface: each one declares a `type` and a `description`.",
+        "add `type = …` and `description = \"…\"` to the variable block",
+    ),
+    rule(
+        "FMT006",
+        "output-documented",
+        Hygiene,
+        Warning,
+        "output has no description",
+        "Outputs are what other stacks consume through dependencies: each one says what it is.",
+        "add `description = \"…\"` to the output block",
+    ),
+    locked(rule(
+        "FMT007",
+        "hcl-syntax",
+        Hygiene,
+        Error,
+        "file is not valid HCL",
+        "Every .tf, .tfvars and .hcl file must parse; nothing else can be checked in a file that \
+does not.",
+        "fix the syntax error at the position shown",
+    )),
+    locked(rule(
+        "SCR001",
+        "plaintext-secret",
+        Secrets,
+        Error,
+        "plaintext secret in the repository",
+        "Scans .tf, .tfvars and .hcl files for credentials: AWS access keys, private key blocks, \
+Stripe live keys (`sk_live_`), GitHub tokens (`ghp_`, `github_pat_`), Slack tokens (`xox…`), \
+Vault/OpenBao tokens (`hvs.`, `hvb.`), Terraform Cloud tokens (`….atlasv1.…`) and literal \
+values of password/secret/token-like attributes. Literals that are references, placeholders \
+(`changeme`, `EXAMPLE`, `<…>`) or of low entropy are ignored. A committed secret is leaked: \
+rotate it, then move it to Vault/OpenBao or a `secret` block in plinth.hcl.",
+        "rotate the credential, remove it from the code and read it from a `secret` in plinth.hcl",
+    )),
+    rule(
+        "SCR002",
+        "provider-credentials",
+        Secrets,
+        Error,
+        "credentials written into a provider block",
+        "Provider blocks never carry literal credentials (`access_key`, `secret_key`, `token`, \
+`password`, `client_secret`…). plinth passes credentials through the environment's `env` and \
+`secret` settings.",
+        "remove the attribute; set credentials per environment in plinth.hcl",
+    ),
+    rule(
+        "SCR003",
+        "secret-variable",
+        Secrets,
+        Error,
+        "secret-looking variable is not sensitive or has a default",
+        "A variable whose name looks like a secret (`*password*`, `*secret*`, `*token*`, \
+`*private_key*`, `*api_key*`…) is marked `sensitive = true` (or `ephemeral = true`) and has no \
+default, so the value never lands in the code or in logs.",
+        "set `sensitive = true` and remove the `default`",
+    ),
+    rule(
+        "SCR004",
+        "secret-output",
+        Secrets,
+        Error,
+        "secret-looking output is not sensitive",
+        "An output whose name looks like a secret is marked `sensitive = true` so that plan, \
+apply and `plinth output` redact it.",
+        "set `sensitive = true` on the output",
+    ),
+    rule(
+        "ARC001",
+        "no-remote-state",
+        Architecture,
+        Error,
+        "stack reads another stack's state through terraform_remote_state",
+        "Stacks consume each other's outputs through `dependency` blocks in stack.hcl, which \
+plinth orders in the DAG and wires per environment. `terraform_remote_state` hides the \
+dependency from the graph and hard-codes another instance's state location.",
+        "declare a `dependency` in stack.hcl and take the value from `inputs`",
+    ),
+    rule(
+        "ARC002",
+        "no-hardcoded-ids",
+        Architecture,
+        Warning,
+        "environment-specific id hard-coded in stack code",
+        "Account ids, ARNs with a literal account and `vpc-`/`subnet-`/`sg-`/`ami-` ids differ \
+per environment: they belong in environment config (plinth.hcl `vars`, .tfvars) or come from \
+a dependency, not in stack code that every environment shares.",
+        "pass the value in as a variable from the environment config or a dependency",
+    ),
+    rule(
+        "ARC003",
+        "module-pinned",
+        Architecture,
+        Error,
+        "module source is not pinned",
+        "Registry modules set `version`; git sources carry `?ref=` with a tag or a commit (not a \
+branch like main/master). Local modules (`./…`, `../…`) are pinned by the repository itself.",
+        "add `version = \"x.y.z\"` or `?ref=vX.Y.Z` to the source",
+    ),
+    rule(
+        "ARC004",
+        "no-backend-in-code",
+        Architecture,
+        Error,
+        "backend settings hard-coded in stack code",
+        "plinth generates the backend configuration per environment and instance so that state \
+is never shared. A `backend` block with settings (or a `cloud` block) fights that; an empty \
+`backend \"s3\" {}` is allowed.",
+        "remove the settings from the backend block; configure `state` in plinth.hcl",
+    ),
+    rule(
+        "ARC005",
+        "stack-readme",
+        Architecture,
+        Warning,
+        "stack has no README",
+        "Every stack has a README.md saying what it owns and who to ask.",
+        "add a README.md to the stack directory",
+    ),
+    rule(
+        "SAF001",
+        "s3-public-access-block",
+        Safety,
+        Warning,
+        "S3 bucket without a full public access block",
+        "Every `aws_s3_bucket` has an `aws_s3_bucket_public_access_block` in the same module \
+with all four flags (`block_public_acls`, `block_public_policy`, `ignore_public_acls`, \
+`restrict_public_buckets`) set to true.",
+        "add an aws_s3_bucket_public_access_block for the bucket with all four flags true",
+    ),
+    rule(
+        "SAF002",
+        "s3-encryption",
+        Safety,
+        Warning,
+        "S3 bucket without server-side encryption configuration",
+        "Every `aws_s3_bucket` has an `aws_s3_bucket_server_side_encryption_configuration` (or \
+the legacy inline `server_side_encryption_configuration` block).",
+        "add an aws_s3_bucket_server_side_encryption_configuration for the bucket",
+    ),
+    rule(
+        "SAF003",
+        "s3-versioning",
+        Safety,
+        Warning,
+        "S3 bucket without versioning",
+        "Every `aws_s3_bucket` has an `aws_s3_bucket_versioning` with `status = \"Enabled\"` (or \
+the legacy inline `versioning { enabled = true }`), so that overwritten and deleted objects \
+can be recovered.",
+        "add an aws_s3_bucket_versioning with status = \"Enabled\"",
+    ),
+    rule(
+        "SAF004",
+        "kms-rotation",
+        Safety,
+        Warning,
+        "KMS key without automatic rotation",
+        "Every `aws_kms_key` sets `enable_key_rotation = true`.",
+        "set `enable_key_rotation = true`",
+    ),
+    rule(
+        "SAF005",
+        "dynamodb-pitr",
+        Safety,
+        Warning,
+        "DynamoDB table without point-in-time recovery",
+        "Every `aws_dynamodb_table` has `point_in_time_recovery { enabled = true }` (in a \
+stand-in's input: `point_in_time_recovery = true`).",
+        "add `point_in_time_recovery { enabled = true }`",
+    ),
+    rule(
+        "SAF006",
+        "dynamodb-kms",
+        Safety,
+        Warning,
+        "DynamoDB table not encrypted with a customer-managed KMS key",
+        "Every `aws_dynamodb_table` has `server_side_encryption { enabled = true, kms_key_arn = \
+… }` (in a stand-in's input: `kms_key_arn`).",
+        "add `server_side_encryption { enabled = true kms_key_arn = aws_kms_key.x.arn }`",
+    ),
+    rule(
+        "SAF007",
+        "dynamodb-deletion-protection",
+        Safety,
+        Warning,
+        "DynamoDB table without deletion protection",
+        "Every `aws_dynamodb_table` sets `deletion_protection_enabled = true`.",
+        "set `deletion_protection_enabled = true`",
+    ),
+    rule(
+        "SAF008",
+        "rds-deletion-protection",
+        Safety,
+        Warning,
+        "RDS database without deletion protection",
+        "Every `aws_db_instance` and `aws_rds_cluster` sets `deletion_protection = true`.",
+        "set `deletion_protection = true`",
+    ),
+    rule(
+        "SAF009",
+        "rds-not-public",
+        Safety,
+        Warning,
+        "RDS database is publicly accessible",
+        "No `aws_db_instance` or `aws_rds_cluster_instance` sets `publicly_accessible = true`.",
+        "set `publicly_accessible = false` and reach the database through the VPC",
+    ),
+    rule(
+        "SAF010",
+        "sg-open-admin-port",
+        Safety,
+        Warning,
+        "security group opens an admin port to the internet",
+        "No security group ingress (inline `ingress` blocks, `aws_security_group_rule` of type \
+ingress, `aws_vpc_security_group_ingress_rule`) allows 0.0.0.0/0 or ::/0 on a port range that \
+includes SSH (22), RDP (3389) or WinRM (5985-5986).",
+        "restrict the CIDR to a bastion or VPN range, or use SSM Session Manager",
+    ),
+    rule(
+        "SAF011",
+        "iam-wildcard-admin",
+        Safety,
+        Warning,
+        "IAM policy allows every action on every resource",
+        "No IAM policy statement (`jsonencode({...})`, a JSON heredoc, or an \
+`aws_iam_policy_document` statement) with effect Allow has action `*` (or `*:*`) together \
+with resource `*`.",
+        "name the actions and resources the role needs",
+    ),
+    locked(rule(
+        "PLN001",
+        "destructive-stateful-change",
+        Plan,
+        Error,
+        "plan deletes or replaces a stateful resource",
+        "Runs on the plan JSON of every instance during `plinth plan`. A plan whose \
+`resource_changes[].change.actions` delete or replace a stateful resource (databases, \
+buckets, tables, KMS keys, file systems, caches, streams…) is an error in a protected \
+environment: apply is blocked (exit 3) until the plan is approved with \
+`--approve-destructive`, which the run history records. Elsewhere it is a warning.",
+        "check the plan; if the loss is intended, approve with --approve-destructive",
+    )),
+    locked(rule(
+        "SUP001",
+        "invalid-suppression",
+        Suppression,
+        Error,
+        "invalid suppression comment",
+        "A `# plinth:ignore RULE reason=\"…\" [expires=YYYY-MM-DD]` comment names known rule \
+ids, gives a non-empty reason, a valid date if any, and does not target a rule that cannot \
+be suppressed.",
+        "write `# plinth:ignore RULE_ID reason=\"why\" expires=2027-01-31`",
+    )),
+    locked(rule(
+        "SUP002",
+        "expired-suppression",
+        Suppression,
+        Error,
+        "suppression has expired",
+        "A suppression with an `expires=` date stops applying after that date and is reported \
+until it is removed or renewed with a new reason.",
+        "fix the finding and remove the comment, or renew the date with a reason",
+    )),
+];
+
+/// Looks a rule up by id (case-sensitive, ids are upper-case).
+pub fn find(id: &str) -> Option<&'static Rule> {
+    RULES.iter().find(|r| r.id == id)
+}
+
+/// The rule with this id; panics on an unknown id (rule code uses constants).
+pub fn get(id: &str) -> &'static Rule {
+    find(id).unwrap_or_else(|| panic!("rule {id} is not registered"))
+}
+
+/// The stand-in convention, appended to the explanation of safety and plan rules.
+pub fn standin_note() -> &'static str {
+    STANDIN
+}
+
+/// The full `--explain` text for a rule.
+pub fn explain(rule: &Rule) -> String {
+    let mut out = format!(
+        "{} ({}): {}\n\n{}\n\nDefault severity: {}{}.\nFix: {}\n",
+        rule.id,
+        rule.name,
+        rule.message,
+        rule.explanation,
+        rule.default_severity.as_str(),
+        if rule.category == Category::Safety {
+            " (error in protected environments)"
+        } else {
+            ""
+        },
+        rule.hint
+    );
+    if matches!(rule.category, Category::Safety | Category::Plan) {
+        out.push('\n');
+        out.push_str(STANDIN);
+        out.push('\n');
+    }
+    if rule.unsuppressible {
+        out.push_str("This rule cannot be suppressed inline.\n");
+    } else {
+        out.push_str(&format!(
+            "Suppress one finding with `# plinth:ignore {} reason=\"…\" expires=YYYY-MM-DD` on the line or above the block.\n",
+            rule.id
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for r in RULES {
+            assert!(seen.insert(r.id), "duplicate id {}", r.id);
+            assert_eq!(r.id.len(), 6, "{}", r.id);
+            assert!(!r.explanation.is_empty() && !r.hint.is_empty());
+        }
+    }
+
+    #[test]
+    fn explain_mentions_the_standin_convention_for_safety_rules() {
+        assert!(explain(get("SAF005")).contains("terraform_data"));
+        assert!(!explain(get("ARC001")).contains("terraform_data"));
+    }
+}
