@@ -1,0 +1,161 @@
+//! The store: a database pool, the sealing key and the retention policy.
+
+use sqlx::{AnyPool, Row};
+
+use crate::clock::now_ms;
+use crate::db::{self, DbKind};
+use crate::error::StateError;
+use crate::instance::InstanceId;
+use crate::retention::Retention;
+use crate::seal::Sealer;
+
+const KEY_CHECK_ROW: &str = "key_check";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"plinth state key check";
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `sqlite:PATH` or `postgres://…`.
+    pub url: String,
+    /// Encryption at rest.
+    pub sealer: Sealer,
+    /// Which old versions may be pruned.
+    pub retention: Retention,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+impl StoreOptions {
+    /// Options with the defaults: keep every version, 16 connections.
+    pub fn new(url: impl Into<String>, sealer: Sealer) -> Self {
+        StoreOptions {
+            url: url.into(),
+            sealer,
+            retention: Retention::keep_all(),
+            max_connections: 16,
+        }
+    }
+}
+
+/// State storage on one database; cheap to clone, safe to share between tasks and replicas.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) kind: DbKind,
+    pub(crate) sealer: Sealer,
+    pub(crate) retention: Retention,
+}
+
+impl Store {
+    /// Connects, migrates, and checks that the key matches the one the database was sealed with.
+    pub async fn open(options: StoreOptions) -> Result<Self, StateError> {
+        let (pool, kind) = db::connect(&options.url, options.max_connections).await?;
+        let store = Store {
+            pool,
+            kind,
+            sealer: options.sealer,
+            retention: options.retention,
+        };
+        store.check_key().await?;
+        Ok(store)
+    }
+
+    /// Which database this store runs on.
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Whether bodies are encrypted at rest.
+    pub fn is_encrypting(&self) -> bool {
+        self.sealer.is_encrypting()
+    }
+
+    /// A trivial round trip, for `/healthz`.
+    pub async fn ping(&self) -> Result<(), StateError> {
+        sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A wrong key would make every read fail later and, worse, let new writes be sealed
+    /// under a second key; refuse at startup instead.
+    async fn check_key(&self) -> Result<(), StateError> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(KEY_CHECK_ROW)
+            .fetch_optional(&self.pool)
+            .await?;
+        match (row, self.sealer.is_encrypting()) {
+            (Some(row), true) => {
+                let mut value: Vec<u8> = row.try_get("value")?;
+                self.sealer
+                    .open(KEY_CHECK_ROW.as_bytes(), &mut value)
+                    .map_err(|_| {
+                        StateError::Sealing(
+                            "the state key does not match the key this database was encrypted \
+                             with; start the server with the original key"
+                                .into(),
+                        )
+                    })?;
+                Ok(())
+            }
+            (Some(_), false) => Err(StateError::Sealing(
+                "this database holds encrypted state; start the server with its key \
+                 (PLINTH_STATE_KEY or --state-key-file)"
+                    .into(),
+            )),
+            (None, true) => {
+                let plaintext_exists =
+                    sqlx::query("SELECT 1 AS one FROM versions WHERE sealed = 0 LIMIT 1")
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .is_some();
+                if plaintext_exists {
+                    warn_plaintext_versions();
+                }
+                let mut value = KEY_CHECK_PLAINTEXT.to_vec();
+                self.sealer.seal(KEY_CHECK_ROW.as_bytes(), &mut value)?;
+                // Replicas starting together race here; the first row wins and the loser
+                // re-checks it so that two replicas with different keys cannot both start.
+                sqlx::query(
+                    "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(KEY_CHECK_ROW)
+                .bind(value)
+                .execute(&self.pool)
+                .await?;
+                Box::pin(self.check_key()).await
+            }
+            (None, false) => Ok(()),
+        }
+    }
+
+    /// Makes sure the instance row exists (instances appear on their first lock or write).
+    pub(crate) async fn ensure_instance(&self, id: &InstanceId) -> Result<(), StateError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO instances (id, project, env, stack, head, current_version, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, 0, 0, $5, $5) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id.key())
+        .bind(&id.project)
+        .bind(&id.env)
+        .bind(&id.stack)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Plaintext versions written under `--insecure-no-encryption` stay readable after a key is
+/// introduced (rows carry a `sealed` flag); new writes are sealed. Nothing to do but proceed.
+fn warn_plaintext_versions() {
+    eprintln!(
+        "warning: this database holds state stored without encryption; \
+         new versions will be encrypted, old ones stay as they are until pruned"
+    );
+}
