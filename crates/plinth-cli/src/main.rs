@@ -3,9 +3,11 @@
 //! This crate is a thin layer: each command parses its arguments, calls the library crates
 //! and renders the result. See DESIGN.md section 4 for the contract.
 
+mod changes;
 mod commands;
 mod context;
 mod exit;
+mod project;
 
 use std::io::Write;
 use std::process::ExitCode;

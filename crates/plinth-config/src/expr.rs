@@ -253,6 +253,46 @@ impl Expr {
     }
 }
 
+impl std::fmt::Display for Expr {
+    /// Canonical HCL-like text without spans, used to compare two revisions of a file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expr::Literal(v) => write!(f, "{v}"),
+            Expr::Ref(r) => f.write_str(&r.display()),
+            Expr::Array(items) => {
+                f.write_str("[")?;
+                for (i, e) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{}", e.value)?;
+                }
+                f.write_str("]")
+            }
+            Expr::Object(entries) => {
+                f.write_str("{")?;
+                for (i, (k, e)) in entries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k:?} = {}", e.value)?;
+                }
+                f.write_str("}")
+            }
+            Expr::Template(parts) => {
+                f.write_str("\"")?;
+                for part in parts {
+                    match part {
+                        Part::Text(t) => f.write_str(&t.escape_default().to_string())?,
+                        Part::Interp(e) => write!(f, "${{{}}}", e.value)?,
+                    }
+                }
+                f.write_str("\"")
+            }
+        }
+    }
+}
+
 /// Supplies the values of root variables during evaluation.
 pub trait Scope {
     /// The value of root variable `name`, or `None` if it is not defined here.

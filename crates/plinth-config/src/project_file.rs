@@ -376,6 +376,33 @@ impl ProjectConfig {
         self.environments.iter().map(|e| e.name.value.as_str())
     }
 
+    /// A stable text of the settings that affect every instance (engine, var files, state),
+    /// used by change detection to tell whether they changed between two revisions.
+    pub fn global_fingerprint(&self) -> String {
+        let exprs = |v: &[Spanned<Expr>]| v.iter().map(|e| e.value.to_string()).collect::<Vec<_>>();
+        serde_json::json!({
+            "project": self.plinth.project,
+            "engine": self.plinth.engine.value,
+            "engine_version": self.plinth.engine_version.as_ref().map(|v| &v.value),
+            "var_files": exprs(&self.plinth.var_files),
+            "backend": self.state.backend.name(),
+            "key": self.state.key.value.to_string(),
+            "config": self.state.config.iter().map(|(k, v)| format!("{k}={}", v.value)).collect::<Vec<_>>(),
+            "url": self.state.url.as_ref().map(|u| u.value.to_string()),
+        })
+        .to_string()
+    }
+
+    /// A stable text of the secrets that apply to `env`.
+    pub fn secrets_fingerprint(&self, env: &str) -> String {
+        self.secrets
+            .iter()
+            .filter(|s| s.environments.as_ref().is_none_or(|envs| envs.iter().any(|e| e.value == env)))
+            .map(|s| format!("{}={}", s.name.value, s.from.value))
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
     /// The project name.
     pub fn project(&self) -> &str {
         &self.plinth.project

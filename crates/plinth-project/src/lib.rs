@@ -1,1 +1,22 @@
-//! Project model: discovery of stacks, instances, dependency graphs, change mapping.
+//! The project model: stacks discovered in a repository, their instances per environment, the
+//! dependency graph of each environment, selections and change mapping.
+//!
+//! Pure domain: it reads files, but knows nothing of processes, git, HTTP or SQL.
+
+mod changes;
+mod discovery;
+mod graph;
+mod load;
+mod modules;
+mod root;
+mod selection;
+mod stack;
+
+pub use changes::{Affected, ChangeSet};
+pub use graph::{EnvGraph, Node};
+pub use load::Project;
+pub use root::find_root;
+pub use selection::Selection;
+pub use stack::Stack;
+
+pub use plinth_config as config;

@@ -1,13 +1,182 @@
 //! `plinth ls`: list instances (stack × environment).
 
+use std::io::Write;
+
+use plinth_project::{Affected, ChangeSet, Project};
+use serde_json::json;
+
 use crate::context::Context;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{CmdResult, Exit, Failure};
+use crate::{changes, project};
 
 /// Arguments of `plinth ls`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Only this environment's instances.
+    env: Option<String>,
+    /// Only instances affected by changes since BASE (default: the merge-base with the
+    /// default branch); uncommitted and untracked files count.
+    #[arg(long, value_name = "BASE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    changed: Option<String>,
+    /// With --changed: add every instance downstream of a changed one.
+    #[arg(long, requires = "changed")]
+    with_dependents: bool,
+    /// One JSON document on stdout.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Runs `plinth ls`.
-pub fn run(_ctx: &Context, _args: Args) -> CmdResult {
-    Err(Failure::usage("`plinth ls` is not available yet"))
+pub fn run(ctx: &Context, args: Args) -> CmdResult {
+    let project = project::load(ctx)?;
+    let envs: Vec<String> = match &args.env {
+        Some(env) => vec![env.clone()],
+        None => project
+            .config
+            .environment_names()
+            .map(str::to_string)
+            .collect(),
+    };
+    let mut graphs = Vec::with_capacity(envs.len());
+    let mut diags = Vec::new();
+    for env in &envs {
+        match project.graph(env) {
+            Ok(g) => graphs.push(g),
+            Err(found) => {
+                for d in found {
+                    // A cycle shows up in every environment it spans; report it once.
+                    let seen = d.message.starts_with("dependency cycle")
+                        && diags.iter().any(|e: &plinth_diag::Diagnostic| {
+                            e.message.starts_with("dependency cycle")
+                                && e.location() == d.location()
+                        });
+                    if !seen {
+                        diags.push(d);
+                    }
+                }
+            }
+        }
+    }
+    if !diags.is_empty() {
+        return Err(project::config_failure(ctx, &diags));
+    }
+    let affected: Option<Affected> = match &args.changed {
+        Some(base) => {
+            let set: ChangeSet = changes::since(&project, base)?;
+            Some(
+                project
+                    .affected(&set, args.with_dependents)
+                    .map_err(|d| project::config_failure(ctx, &d))?,
+            )
+        }
+        None => None,
+    };
+    let rows: Vec<Row> = graphs
+        .iter()
+        .flat_map(|g| g.nodes.iter().map(move |n| (g.env.as_str(), n)))
+        .filter(|(env, n)| affected.as_ref().is_none_or(|a| a.contains(env, &n.stack)))
+        .map(|(env, n)| Row::new(&project, env, &n.stack, &n.depends_on, affected.as_ref()))
+        .collect();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = if args.json {
+        write_json(&mut out, &project, &rows)
+    } else {
+        write_text(&mut out, &rows, affected.is_some())
+    };
+    written
+        .and_then(|()| out.flush())
+        .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
+    Ok(Exit::Success)
+}
+
+struct Row<'a> {
+    env: &'a str,
+    stack: &'a str,
+    depends_on: &'a [String],
+    tags: &'a [String],
+    lifecycle: &'static str,
+    reason: Option<String>,
+}
+
+impl<'a> Row<'a> {
+    fn new(
+        project: &'a Project,
+        env: &'a str,
+        stack: &'a str,
+        depends_on: &'a [String],
+        affected: Option<&Affected>,
+    ) -> Self {
+        let lifecycle = project
+            .config
+            .environment(env)
+            .map_or("persistent", |e| e.lifecycle.as_str());
+        let tags = project.stack(stack).map_or(&[][..], |s| s.tags());
+        let reason = affected
+            .and_then(|a| a.reason(env, stack))
+            .map(str::to_string);
+        Row {
+            env,
+            stack,
+            depends_on,
+            tags,
+            lifecycle,
+            reason,
+        }
+    }
+}
+
+fn write_json(out: &mut impl Write, project: &Project, rows: &[Row]) -> std::io::Result<()> {
+    let instances: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = json!({
+                "env": r.env,
+                "stack": r.stack,
+                "id": format!("{}/{}", r.env, r.stack),
+                "depends_on": r.depends_on,
+                "tags": r.tags,
+                "lifecycle": r.lifecycle,
+            });
+            if let Some(reason) = &r.reason {
+                v["reason"] = json!(reason);
+            }
+            v
+        })
+        .collect();
+    serde_json::to_writer(
+        &mut *out,
+        &json!({ "project": project.config.project(), "instances": instances }),
+    )?;
+    writeln!(out)
+}
+
+fn write_text(out: &mut impl Write, rows: &[Row], with_reason: bool) -> std::io::Result<()> {
+    let width = rows
+        .iter()
+        .map(|r| r.env.len() + r.stack.len() + 1)
+        .max()
+        .unwrap_or(0)
+        .max("INSTANCE".len());
+    let life = "LIFECYCLE".len().max(10);
+    write!(
+        out,
+        "{:width$}  {:life$}  DEPENDS ON",
+        "INSTANCE", "LIFECYCLE"
+    )?;
+    writeln!(out, "{}", if with_reason { "  (WHY)" } else { "" })?;
+    for r in rows {
+        let id = format!("{}/{}", r.env, r.stack);
+        let deps = if r.depends_on.is_empty() {
+            "-".to_string()
+        } else {
+            r.depends_on.join(", ")
+        };
+        write!(out, "{id:width$}  {:life$}  {deps}", r.lifecycle)?;
+        match &r.reason {
+            Some(reason) => writeln!(out, "  ({reason})")?,
+            None => writeln!(out)?,
+        }
+    }
+    Ok(())
 }

@@ -1,0 +1,214 @@
+//! Change detection: which instances a set of changed files can affect.
+//!
+//! Rules (most specific first): a per-environment var file affects only that environment's
+//! instance of its stack; any other file of a stack affects all its instances; a file in a
+//! local module affects every stack that calls it; an `environment` block of `plinth.hcl`
+//! affects that environment's instances, and the rest of `plinth.hcl` affects everything.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use plinth_config::{PROJECT_FILE, ProjectConfig, Scope};
+use plinth_diag::Diagnostic;
+use serde_json::{Value, json};
+
+use crate::Project;
+
+/// What changed since a base revision.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    /// Changed, added, deleted and untracked files, as absolute paths.
+    pub files: Vec<PathBuf>,
+    /// `plinth.hcl` as it was at the base; `None` if it did not exist or did not parse.
+    pub base_config: Option<ProjectConfig>,
+}
+
+/// Affected instances, keyed by `(env, stack)`, each with the reason it was picked.
+#[derive(Debug, Clone, Default)]
+pub struct Affected {
+    /// `(env, stack id)` → why.
+    pub instances: BTreeMap<(String, String), String>,
+}
+
+impl Affected {
+    fn add(&mut self, env: &str, stack: &str, reason: impl FnOnce() -> String) {
+        self.instances
+            .entry((env.to_string(), stack.to_string()))
+            .or_insert_with(reason);
+    }
+
+    /// Whether `env/stack` is affected.
+    pub fn contains(&self, env: &str, stack: &str) -> bool {
+        self.instances
+            .contains_key(&(env.to_string(), stack.to_string()))
+    }
+
+    /// Why `env/stack` is affected.
+    pub fn reason(&self, env: &str, stack: &str) -> Option<&str> {
+        self.instances
+            .get(&(env.to_string(), stack.to_string()))
+            .map(String::as_str)
+    }
+}
+
+/// Evaluates `var_files` patterns for one environment.
+struct EnvScope<'a>(&'a str);
+
+impl Scope for EnvScope<'_> {
+    fn root(&self, name: &str) -> Option<Value> {
+        (name == "env").then(|| json!({ "name": self.0 }))
+    }
+}
+
+impl Project {
+    /// The instances `changes` can affect, plus their dependents when `with_dependents`.
+    pub fn affected(
+        &self,
+        changes: &ChangeSet,
+        with_dependents: bool,
+    ) -> Result<Affected, Vec<Diagnostic>> {
+        let mut out = Affected::default();
+        let envs: Vec<&str> = self.config.environment_names().collect();
+        let var_files: Vec<(&str, Vec<String>)> = envs
+            .iter()
+            .map(|&env| {
+                let files = self
+                    .config
+                    .plinth
+                    .var_files
+                    .iter()
+                    .filter_map(|t| t.value.evaluate(&EnvScope(env)).ok())
+                    .filter_map(|v| v.as_str().map(|s| s.trim_start_matches("./").to_string()))
+                    .collect();
+                (env, files)
+            })
+            .collect();
+        let modules = if !changes.files.is_empty() {
+            self.local_modules()
+        } else {
+            Default::default()
+        };
+        let project_file = self.root.join(PROJECT_FILE);
+
+        for file in &changes.files {
+            let rel_display = file
+                .strip_prefix(&self.root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
+            if *file == project_file {
+                self.project_file_changes(changes.base_config.as_ref(), &mut out);
+                continue;
+            }
+            // The deepest stack directory containing the file owns it.
+            if let Some(stack) = self
+                .stacks
+                .iter()
+                .filter(|s| file.starts_with(&s.dir))
+                .max_by_key(|s| s.dir.as_os_str().len())
+            {
+                let rel = file
+                    .strip_prefix(&stack.dir)
+                    .map(path_to_slash)
+                    .unwrap_or_default();
+                let var_envs: Vec<&str> = var_files
+                    .iter()
+                    .filter(|(_, files)| files.contains(&rel))
+                    .map(|(env, _)| *env)
+                    .collect();
+                let instance_envs: Vec<&str> =
+                    envs.iter().copied().filter(|e| stack.in_env(e)).collect();
+                if var_envs.is_empty() {
+                    for env in instance_envs {
+                        out.add(env, &stack.id, || format!("{rel_display} changed"));
+                    }
+                } else {
+                    for env in var_envs.into_iter().filter(|e| stack.in_env(e)) {
+                        out.add(env, &stack.id, || format!("var file {rel_display} changed"));
+                    }
+                }
+            }
+            for stack in &self.stacks {
+                let Some(dirs) = modules.get(&stack.id) else {
+                    continue;
+                };
+                if let Some(module) = dirs.iter().find(|m| file.starts_with(m)) {
+                    let module = module
+                        .strip_prefix(&self.root)
+                        .map(path_to_slash)
+                        .unwrap_or_default();
+                    for env in envs.iter().filter(|e| stack.in_env(e)) {
+                        out.add(env, &stack.id, || {
+                            format!("module {module} changed ({rel_display})")
+                        });
+                    }
+                }
+            }
+        }
+        if with_dependents {
+            let direct: Vec<(String, String)> = out.instances.keys().cloned().collect();
+            for env in &envs {
+                let seeds: BTreeSet<String> = direct
+                    .iter()
+                    .filter(|(e, _)| e == env)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                if seeds.is_empty() {
+                    continue;
+                }
+                let graph = self.graph(env)?;
+                for id in graph.with_downstream(&seeds) {
+                    if !seeds.contains(&id) {
+                        out.add(env, &id, || "depends on a changed instance".to_string());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn project_file_changes(&self, base: Option<&ProjectConfig>, out: &mut Affected) {
+        let everything = |out: &mut Affected, why: &str| {
+            for env in self.config.environment_names() {
+                for stack in self.instances(env) {
+                    out.add(env, &stack.id, || why.to_string());
+                }
+            }
+        };
+        let Some(base) = base else {
+            everything(out, "plinth.hcl is new or its base version does not parse");
+            return;
+        };
+        if base.global_fingerprint() != self.config.global_fingerprint() {
+            everything(out, "project settings in plinth.hcl changed");
+            return;
+        }
+        for env in &self.config.environments {
+            let name = env.name.value.as_str();
+            let changed = match base.environment(name) {
+                None => Some("environment `{}` is new"),
+                Some(old) if old.fingerprint() != env.fingerprint() => {
+                    Some("environment `{}` changed in plinth.hcl")
+                }
+                Some(_)
+                    if base.secrets_fingerprint(name) != self.config.secrets_fingerprint(name) =>
+                {
+                    Some("secrets of environment `{}` changed in plinth.hcl")
+                }
+                Some(_) => None,
+            };
+            if let Some(why) = changed {
+                for stack in self.instances(name) {
+                    out.add(name, &stack.id, || why.replace("{}", name));
+                }
+            }
+        }
+    }
+}
+
+fn path_to_slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}

@@ -1,0 +1,42 @@
+//! Walking the repository for `stack.hcl` files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use ignore::{WalkBuilder, WalkState};
+use plinth_config::STACK_FILE;
+
+/// Directories never searched: engine caches and plinth's own work area.
+const SKIPPED: [&str; 3] = [".terraform", ".plinth", ".git"];
+
+/// Every directory under `root` that holds a `stack.hcl`, in no particular order.
+///
+/// The walk is parallel and honours `.gitignore` (also outside a git checkout) and `.ignore`.
+pub fn find_stack_dirs(root: &Path) -> Vec<PathBuf> {
+    let found = Mutex::new(Vec::new());
+    WalkBuilder::new(root)
+        .hidden(false)
+        .git_ignore(true)
+        .git_global(false)
+        .git_exclude(true)
+        .require_git(false)
+        .filter_entry(|entry| !SKIPPED.iter().any(|s| entry.file_name() == *s))
+        .build_parallel()
+        .run(|| {
+            let found = &found;
+            Box::new(move |entry| {
+                if let Ok(entry) = entry
+                    && entry.file_name() == STACK_FILE
+                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && let Some(dir) = entry.path().parent()
+                {
+                    found
+                        .lock()
+                        .expect("no panics while holding the lock")
+                        .push(dir.to_path_buf());
+                }
+                WalkState::Continue
+            })
+        });
+    found.into_inner().expect("walker threads have finished")
+}

@@ -1,0 +1,296 @@
+//! The dependency graph of one environment: its instances, edges, and execution layers.
+
+use std::collections::{BTreeSet, HashMap};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use plinth_diag::Diagnostic;
+use serde::Serialize;
+
+use crate::{Project, Stack};
+
+/// One instance in an environment's graph.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    /// Stack id.
+    pub stack: String,
+    /// Stack ids this instance depends on (dependencies and `after`).
+    pub depends_on: Vec<String>,
+}
+
+/// The DAG of an environment, validated (no cycles, no missing instances).
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvGraph {
+    /// Environment name.
+    pub env: String,
+    /// Instances sorted by stack id.
+    pub nodes: Vec<Node>,
+    /// Layer k holds instances whose dependencies are all in layers < k.
+    pub layers: Vec<Vec<String>>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+    #[serde(skip)]
+    dependents: Vec<Vec<usize>>,
+}
+
+impl Project {
+    /// The validated graph of `env`.
+    pub fn graph(&self, env: &str) -> Result<EnvGraph, Vec<Diagnostic>> {
+        if self.config.environment(env).is_none() {
+            let names: Vec<&str> = self.config.environment_names().collect();
+            let mut d = Diagnostic::error(format!("unknown environment `{env}`"));
+            d = match plinth_config::did_you_mean(env, names.iter().copied()) {
+                Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                None => d.with_help(format!("environments in plinth.hcl: {}", names.join(", "))),
+            };
+            return Err(vec![d]);
+        }
+        let stacks: Vec<&Stack> = self.instances(env).collect();
+        let index: HashMap<String, usize> = stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
+        let mut diags = Vec::new();
+        let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(stacks.len(), stacks.len() * 2);
+        let nodes_ix: Vec<NodeIndex> = (0..stacks.len()).map(|i| graph.add_node(i)).collect();
+        let mut nodes = Vec::with_capacity(stacks.len());
+        for (i, stack) in stacks.iter().enumerate() {
+            let mut depends_on = Vec::new();
+            for up in stack.upstream() {
+                match index.get(up) {
+                    Some(&j) => {
+                        graph.add_edge(nodes_ix[j], nodes_ix[i], ());
+                        depends_on.push(up.to_string());
+                    }
+                    None => diags.push(missing_instance(self, stack, up, env)),
+                }
+            }
+            nodes.push(Node {
+                stack: stack.id.clone(),
+                depends_on,
+            });
+        }
+        for scc in tarjan_scc(&graph) {
+            let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+            if is_cycle {
+                let members: BTreeSet<usize> = scc.iter().map(|n| graph[*n]).collect();
+                diags.push(cycle_error(&stacks, &index, &members, env));
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diags);
+        }
+        let layers = layer(&nodes, &index);
+        let mut dependents = vec![Vec::new(); nodes.len()];
+        for (i, node) in nodes.iter().enumerate() {
+            for up in &node.depends_on {
+                dependents[index[up]].push(i);
+            }
+        }
+        Ok(EnvGraph {
+            env: env.to_string(),
+            nodes,
+            layers,
+            index,
+            dependents,
+        })
+    }
+}
+
+impl EnvGraph {
+    /// The node of stack `id`.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.index.get(id).map(|&i| &self.nodes[i])
+    }
+
+    /// Whether stack `id` has an instance here.
+    pub fn contains(&self, id: &str) -> bool {
+        self.index.contains_key(id)
+    }
+
+    /// Stacks that depend directly on `id`.
+    pub fn dependents_of(&self, id: &str) -> Vec<&str> {
+        self.index.get(id).map_or_else(Vec::new, |&i| {
+            self.dependents[i]
+                .iter()
+                .map(|&j| self.nodes[j].stack.as_str())
+                .collect()
+        })
+    }
+
+    /// `ids` plus everything upstream of them.
+    pub fn with_upstream(&self, ids: &BTreeSet<String>) -> BTreeSet<String> {
+        self.closure(ids, |g, i| {
+            g.nodes[i].depends_on.iter().map(|u| g.index[u]).collect()
+        })
+    }
+
+    /// `ids` plus everything downstream of them.
+    pub fn with_downstream(&self, ids: &BTreeSet<String>) -> BTreeSet<String> {
+        self.closure(ids, |g, i| g.dependents[i].clone())
+    }
+
+    fn closure(
+        &self,
+        ids: &BTreeSet<String>,
+        next: impl Fn(&EnvGraph, usize) -> Vec<usize>,
+    ) -> BTreeSet<String> {
+        let mut seen: BTreeSet<usize> = ids
+            .iter()
+            .filter_map(|id| self.index.get(id).copied())
+            .collect();
+        let mut stack: Vec<usize> = seen.iter().copied().collect();
+        while let Some(i) = stack.pop() {
+            for j in next(self, i) {
+                if seen.insert(j) {
+                    stack.push(j);
+                }
+            }
+        }
+        seen.into_iter()
+            .map(|i| self.nodes[i].stack.clone())
+            .collect()
+    }
+}
+
+/// Longest-path layering: a node's layer is one more than its deepest dependency's.
+fn layer(nodes: &[Node], index: &HashMap<String, usize>) -> Vec<Vec<String>> {
+    let mut depth: Vec<Option<usize>> = vec![None; nodes.len()];
+    fn visit(
+        i: usize,
+        nodes: &[Node],
+        index: &HashMap<String, usize>,
+        depth: &mut Vec<Option<usize>>,
+    ) -> usize {
+        if let Some(d) = depth[i] {
+            return d;
+        }
+        let d = nodes[i]
+            .depends_on
+            .iter()
+            .map(|u| visit(index[u], nodes, index, depth) + 1)
+            .max()
+            .unwrap_or(0);
+        depth[i] = Some(d);
+        d
+    }
+    let mut layers: Vec<Vec<String>> = Vec::new();
+    for i in 0..nodes.len() {
+        let d = visit(i, nodes, index, &mut depth);
+        if layers.len() <= d {
+            layers.resize(d + 1, Vec::new());
+        }
+        layers[d].push(nodes[i].stack.clone());
+    }
+    layers
+}
+
+fn missing_instance(project: &Project, stack: &Stack, up: &str, env: &str) -> Diagnostic {
+    let cfg = &stack.config;
+    let span = cfg
+        .dependencies
+        .iter()
+        .zip(&stack.dependencies)
+        .find(|(_, (_, id))| id == up)
+        .map(|(d, _)| d.stack.span.clone())
+        .or_else(|| {
+            cfg.settings
+                .after
+                .iter()
+                .zip(&stack.after)
+                .find(|(_, id)| *id == up)
+                .map(|(a, _)| a.span.clone())
+        })
+        .unwrap_or(0..0);
+    let upstream_envs = project
+        .stack(up)
+        .and_then(|s| s.config.settings.environments.as_ref())
+        .map(|envs| {
+            envs.iter()
+                .map(|e| e.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Diagnostic::error(format!(
+        "stack `{}` depends on `{up}`, which has no instance in environment `{env}`",
+        stack.id
+    ))
+    .at(
+        &cfg.source,
+        span,
+        format!("`{up}` only runs in: {upstream_envs}"),
+    )
+    .with_help(format!(
+        "add `{env}` to the environments of `{up}`, or leave `{env}` out of `{}`'s environments",
+        stack.id
+    ))
+}
+
+fn cycle_error(
+    stacks: &[&Stack],
+    index: &HashMap<String, usize>,
+    members: &BTreeSet<usize>,
+    env: &str,
+) -> Diagnostic {
+    // Walk one concrete cycle inside the strongly connected set, starting at its first member.
+    let start = *members.iter().next().expect("a cycle has members");
+    let mut path = vec![start];
+    let mut current = start;
+    loop {
+        let next = stacks[current]
+            .upstream()
+            .iter()
+            .filter_map(|u| index.get(*u).copied())
+            .find(|j| members.contains(j) && (!path.contains(j) || *j == start))
+            .or_else(|| {
+                stacks[current]
+                    .upstream()
+                    .iter()
+                    .filter_map(|u| index.get(*u).copied())
+                    .find(|j| members.contains(j))
+            })
+            .expect("every member of a cycle has an upstream in it");
+        if next == start || path.contains(&next) {
+            path.push(next);
+            break;
+        }
+        path.push(next);
+        current = next;
+    }
+    let names: Vec<&str> = path.iter().map(|&i| stacks[i].id.as_str()).collect();
+    let all: Vec<&str> = members.iter().map(|&i| stacks[i].id.as_str()).collect();
+    let first = stacks[path[0]];
+    let span = first
+        .config
+        .dependencies
+        .iter()
+        .zip(&first.dependencies)
+        .find(|(_, (_, id))| *id == stacks[path[1]].id)
+        .map(|(d, _)| d.stack.span.clone())
+        .or_else(|| {
+            first
+                .config
+                .settings
+                .after
+                .iter()
+                .zip(&first.after)
+                .find(|(_, id)| **id == stacks[path[1]].id)
+                .map(|(a, _)| a.span.clone())
+        })
+        .unwrap_or(0..0);
+    let mut d = Diagnostic::error(format!(
+        "dependency cycle in environment `{env}`: {}",
+        names.join(" → ")
+    ))
+    .at(
+        &first.config.source,
+        span,
+        "this dependency closes the cycle",
+    );
+    if all.len() > names.len() - 1 {
+        d = d.with_note(format!("stacks on the cycle: {}", all.join(", ")));
+    }
+    d.with_help("remove one of these dependencies, or replace a data dependency by an output of a third stack")
+}
