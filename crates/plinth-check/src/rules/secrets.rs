@@ -67,10 +67,14 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
         ),
         pattern(
             "Vault/OpenBao service token",
-            r"\b(hvs\.[\w-]{90,120})",
+            r"\b(hvs\.[A-Za-z0-9_-]{90,120})",
             3.5,
         ),
-        pattern("Vault/OpenBao batch token", r"\b(hvb\.[\w-]{138,300})", 3.5),
+        pattern(
+            "Vault/OpenBao batch token",
+            r"\b(hvb\.[A-Za-z0-9_-]{138,300})",
+            3.5,
+        ),
         pattern(
             "Terraform Cloud token",
             r"\b([a-z0-9]{14}\.atlasv1\.[a-z0-9\-_=]{60,70})\b",
