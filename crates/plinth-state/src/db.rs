@@ -26,6 +26,14 @@ pub enum DbKind {
 }
 
 impl DbKind {
+    /// `sqlite` or `postgres`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+
     /// Recognises `sqlite:PATH` and `postgres://…` / `postgresql://…` URLs.
     pub fn of_url(url: &str) -> Result<Self, StateError> {
         if url.starts_with("sqlite:") {

@@ -44,9 +44,34 @@ pub struct Store {
     pub(crate) kind: DbKind,
     pub(crate) sealer: Sealer,
     pub(crate) retention: Retention,
+    /// Opened without the key: tokens, locks and audit only, never state bodies.
+    pub(crate) metadata_only: bool,
 }
 
 impl Store {
+    /// Opens the database for token and lock administration without the state key; any
+    /// attempt to read or write a state body through this store is refused.
+    pub async fn open_metadata_only(url: &str) -> Result<Self, StateError> {
+        let (pool, kind) = db::connect(url, 2).await?;
+        Ok(Store {
+            pool,
+            kind,
+            sealer: Sealer::insecure_plaintext(),
+            retention: Retention::keep_all(),
+            metadata_only: true,
+        })
+    }
+
+    pub(crate) fn check_bodies_allowed(&self) -> Result<(), StateError> {
+        if self.metadata_only {
+            return Err(StateError::Sealing(
+                "this store was opened without the state key (metadata only); state bodies \
+                 cannot be read or written"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
     /// Connects, migrates, and checks that the key matches the one the database was sealed with.
     pub async fn open(options: StoreOptions) -> Result<Self, StateError> {
         let (pool, kind) = db::connect(&options.url, options.max_connections).await?;
@@ -55,6 +80,7 @@ impl Store {
             kind,
             sealer: options.sealer,
             retention: options.retention,
+            metadata_only: false,
         };
         store.check_key().await?;
         Ok(store)

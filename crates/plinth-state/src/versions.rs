@@ -115,6 +115,7 @@ impl Store {
         id: &InstanceId,
         version: Option<i64>,
     ) -> Result<Option<StateBody>, StateError> {
+        self.check_bodies_allowed()?;
         let wanted = match version {
             Some(v) => v,
             None => match self.current(id).await? {
@@ -205,6 +206,7 @@ impl Store {
         lock_id: Option<&str>,
         actor: &Actor,
     ) -> Result<WriteOutcome, StateError> {
+        self.check_bodies_allowed()?;
         let mut encoded: Option<(i64, Vec<u8>, bool)> = None;
         for _ in 0..COMMIT_ROUNDS {
             let cur = self

@@ -1,13 +1,158 @@
 //! `plinth serve`: run the plinth server (state backend, locks, API).
 
+use std::path::PathBuf;
+
+use plinth_server::ServerConfig;
+use plinth_state::{KEY_ENV, Retention, Sealer, Store, StoreOptions};
+
 use crate::context::Context;
-use crate::exit::{CmdResult, Failure};
+use crate::exit::{CmdResult, Exit, Failure};
+
+/// Default database, relative to the working directory.
+pub const DEFAULT_DB: &str = "sqlite:.plinth/state.db";
 
 /// Arguments of `plinth serve`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+The state key (32 bytes, base64) comes from PLINTH_STATE_KEY or --state-key-file; without one \
+the server refuses to start unless --insecure-no-encryption is given. Create tokens with \
+`plinth token create NAME --scope read|write|admin --db URL`; Terraform sends them as the http \
+backend password (TF_HTTP_PASSWORD, any username).
+
+Several replicas may share one PostgreSQL database: locks and versions live in the database.")]
+pub struct Args {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8421", value_name = "ADDR")]
+    pub listen: String,
+    /// Database: sqlite:PATH (one file, WAL) or postgres://USER@HOST/DB.
+    #[arg(long, env = "PLINTH_DB", default_value = DEFAULT_DB, value_name = "URL")]
+    pub db: String,
+    /// File holding the 32-byte state key (raw, or base64 text); overrides PLINTH_STATE_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub state_key_file: Option<PathBuf>,
+    /// Store state without encryption at rest (for throwaway setups only).
+    #[arg(long)]
+    pub insecure_no_encryption: bool,
+    /// Largest accepted state upload, in MiB.
+    #[arg(long, default_value_t = 512, value_name = "MIB")]
+    pub max_state_mib: usize,
+    /// Retention: keep at least the N newest versions per instance (default: keep all).
+    #[arg(long, value_name = "N")]
+    pub keep_versions: Option<u32>,
+    /// Retention: keep every version younger than D days (default: keep all).
+    #[arg(long, value_name = "D")]
+    pub keep_days: Option<u32>,
+}
 
 /// Runs `plinth serve`.
-pub fn run(_ctx: &Context, _args: Args) -> CmdResult {
-    Err(Failure::usage("`plinth serve` is not available yet"))
+pub fn run(ctx: &Context, args: Args) -> CmdResult {
+    let sealer = sealer(ctx, &args)?;
+    let url = resolve_db_url(ctx, &args.db);
+    let mut options = StoreOptions::new(url, sealer);
+    options.retention = Retention {
+        keep_last: args.keep_versions,
+        keep_days: args.keep_days,
+    };
+    let config = ServerConfig {
+        max_state_bytes: args.max_state_mib.saturating_mul(1024 * 1024),
+    };
+    let filter = if ctx.verbose { "info" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(ctx, args.listen, options, config))
+}
+
+async fn serve(
+    ctx: &Context,
+    listen: String,
+    options: StoreOptions,
+    config: ServerConfig,
+) -> CmdResult {
+    let store = Store::open(options)
+        .await
+        .map_err(|e| Failure::failure(format!("cannot open the state database: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {listen}: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Failure::failure(format!("cannot read the listening address: {e}")))?;
+    if store.token_count().await.unwrap_or(0) == 0 && !ctx.quiet {
+        eprintln!(
+            "warning: no API tokens exist yet, so every request will be refused; create one with \
+             `plinth token create NAME --scope admin --db …`"
+        );
+    }
+    // Tests and scripts read this line to learn the port chosen for `--listen …:0`.
+    eprintln!(
+        "plinth serve: listening on http://{addr} (database {}, encryption {})",
+        store.kind().as_str(),
+        if store.is_encrypting() { "on" } else { "OFF" }
+    );
+    let router = plinth_server::router(store.clone(), config);
+    plinth_server::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| Failure::failure(format!("server error: {e}")))?;
+    store.close().await;
+    Ok(Exit::Success)
+}
+
+fn sealer(ctx: &Context, args: &Args) -> Result<Sealer, Failure> {
+    if let Some(path) = &args.state_key_file {
+        return Sealer::from_file(&ctx.cwd.join(path)).map_err(|e| Failure::usage(e.to_string()));
+    }
+    if let Ok(text) = std::env::var(KEY_ENV) {
+        return Sealer::from_base64(&text).map_err(|e| Failure::usage(format!("{KEY_ENV}: {e}")));
+    }
+    if args.insecure_no_encryption {
+        eprintln!("warning: --insecure-no-encryption: state is stored in plaintext");
+        return Ok(Sealer::insecure_plaintext());
+    }
+    Err(Failure::usage(format!(
+        "no state encryption key: set {KEY_ENV} (32 bytes, base64) or pass --state-key-file PATH, \
+         or --insecure-no-encryption for a throwaway server\n  help: a new key: {}",
+        Sealer::generate_key_base64()
+    )))
+}
+
+/// Relative SQLite paths are relative to `-C DIR`, like every other path plinth takes.
+pub fn resolve_db_url(ctx: &Context, url: &str) -> String {
+    match url.strip_prefix("sqlite:") {
+        Some(path) if !path.starts_with('/') && !path.starts_with("//") => {
+            format!("sqlite:{}", ctx.cwd.join(path).display())
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
 }
