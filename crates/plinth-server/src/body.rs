@@ -3,8 +3,8 @@
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
-use bytes::Bytes;
-use http_body_util::LengthLimitError;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 
 use crate::error::ApiError;
 
@@ -12,9 +12,13 @@ use crate::error::ApiError;
 pub(crate) const MAX_LOCK_BYTES: usize = 64 * 1024;
 
 /// Collects the body into one buffer of at most `limit` bytes.
+///
+/// Written out rather than `axum::body::to_bytes`: that collects the frames and then copies
+/// them into one contiguous buffer, holding a 100 MB state twice at the peak. Here the frames
+/// go straight into a buffer sized from `Content-Length`.
 pub(crate) async fn read_limited(
     headers: &HeaderMap,
-    body: Body,
+    mut body: Body,
     limit: usize,
 ) -> Result<Bytes, ApiError> {
     let too_large = || {
@@ -30,20 +34,30 @@ pub(crate) async fn read_limited(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match axum::body::to_bytes(body, limit).await {
-        Ok(bytes) => Ok(bytes),
-        Err(err) => {
-            let inner = err.into_inner();
-            if inner.downcast_ref::<LengthLimitError>().is_some() {
-                Err(too_large())
-            } else {
-                Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    format!(
-                        "the request body could not be read completely ({inner}); nothing stored"
-                    ),
-                ))
+    let mut buf = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read completely ({e}); nothing stored"),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(too_large());
             }
+            buf.extend_from_slice(&data);
         }
     }
+    if declared.is_some_and(|n| n != buf.len() as u64) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the body is {} bytes but Content-Length said {}; nothing stored",
+                buf.len(),
+                declared.unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(buf.freeze())
 }

@@ -41,7 +41,7 @@ enum StateCommand {
         /// ENV/STACK.
         instance: String,
         /// Version number (default: the current one).
-        #[arg(long)]
+        #[arg(id = "at", long = "at", value_name = "VERSION")]
         version: Option<i64>,
         /// Write to this file instead of stdout.
         #[arg(short, long, value_name = "FILE")]
@@ -52,6 +52,7 @@ enum StateCommand {
         /// ENV/STACK.
         instance: String,
         /// The version to restore.
+        #[arg(id = "target", value_name = "VERSION")]
         version: i64,
     },
     /// List held locks.

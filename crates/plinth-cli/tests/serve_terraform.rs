@@ -1,0 +1,347 @@
+//! The real `terraform` binary against the real `plinth serve`, on SQLite and PostgreSQL.
+
+mod serve_support;
+
+use std::process::Stdio;
+
+use serve_support::*;
+
+const STACK: &str = "plumbing/network";
+
+fn versions(server: &Server, token: &str) -> Vec<serde_json::Value> {
+    let (status, doc) = server.api(token, "GET", &format!("/v1/versions/{PROJECT}/dev/{STACK}"));
+    assert_eq!(status, 200, "{doc}");
+    doc["versions"].as_array().unwrap().clone()
+}
+
+fn init_apply_plan_destroy(db: Db) {
+    let admin = db.token("admin", "admin");
+    let ci = db.token("ci", "write");
+    let server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &ci);
+    assert_ok(&stack.apply("one"), "first apply");
+    assert_eq!(stack.output_value(), "one");
+    let v = versions(&server, &admin);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0]["serial"], 1);
+    assert_eq!(v[0]["created_by"], "ci");
+
+    // No changes: plan exits 0 and nothing new is stored.
+    let plan = stack.terraform(&["plan", "-detailed-exitcode", "-var=value=one"]);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let plan = stack.terraform(&["plan", "-detailed-exitcode", "-var=value=two"]);
+    assert_eq!(plan.status.code(), Some(2), "{}", text(&plan));
+    assert_eq!(versions(&server, &admin).len(), 1);
+
+    assert_ok(&stack.apply("two"), "second apply");
+    assert_eq!(stack.output_value(), "two");
+    assert_ok(
+        &stack.terraform(&["destroy", "-auto-approve", "-var=value=two"]),
+        "destroy",
+    );
+    let v = versions(&server, &admin);
+    assert_eq!(v.len(), 3);
+    assert_eq!(v[0]["current"], true);
+    let (_, pulled) = server.api(&admin, "GET", &format!("/v1/pull/{PROJECT}/dev/{STACK}"));
+    assert_eq!(pulled["resources"].as_array().unwrap().len(), 0);
+    assert_eq!(pulled["serial"], v[0]["serial"]);
+
+    // Every lock was released and recorded.
+    let (_, locks) = server.api(&admin, "GET", "/v1/locks");
+    assert_eq!(locks["locks"].as_array().unwrap().len(), 0);
+    let (status, audit) = server.api(
+        &admin,
+        "GET",
+        &format!("/v1/audit?instance={PROJECT}/dev/{STACK}&limit=1000"),
+    );
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions.iter().filter(|a| **a == "write").count(), 3);
+    assert_eq!(
+        actions.iter().filter(|a| **a == "lock").count(),
+        actions.iter().filter(|a| **a == "unlock").count()
+    );
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "ci")
+    );
+    // A read-only token cannot even read the audit log.
+    let reader = db.token("viewer", "read");
+    let (status, _) = server.api(&reader, "GET", "/v1/audit");
+    assert_eq!(status, 403);
+}
+
+fn concurrent_applies_and_lock_timeout(db: Db) {
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let first = Stack::init(&server, "dev", STACK, &token);
+    let second = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&first.apply("one"), "initial apply");
+
+    let blocker = Blocker::new();
+    let mut holder = first
+        .command(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-var=value=two",
+            "-var=slow=true",
+        ])
+        .envs(blocker.env())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    blocker.wait_started(&mut holder);
+
+    // Without -lock-timeout the second apply fails at once and names the holder.
+    let refused = second.apply("three");
+    assert!(!refused.status.success());
+    let msg = text(&refused);
+    assert!(msg.contains("Error acquiring the state lock"), "{msg}");
+    // Terraform prints only the holder's ID from our 409 body (its "Lock Info" block is the
+    // requester's own); the holder's details are on the JSON API.
+    let (_, locks) = server.api(&token, "GET", "/v1/locks");
+    let lock_id = locks["locks"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        msg.contains(&format!("ID={lock_id}")),
+        "the refusal names lock {lock_id}: {msg}"
+    );
+    assert_eq!(locks["locks"][0]["info"]["Operation"], "OperationTypeApply");
+    assert_eq!(
+        locks["locks"][0]["info"]["Path"],
+        format!("{PROJECT}/dev/{STACK}")
+    );
+
+    // With -lock-timeout it waits: we see its refused attempts, then release the holder.
+    let refused_before = server.counter("LOCK", 409);
+    let waiter = second
+        .command(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-lock-timeout=120s",
+            "-var=value=two",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until("the waiting apply to be refused once", || {
+        server.counter("LOCK", 409) > refused_before
+    });
+    blocker.release();
+    let holder = holder.wait_with_output().unwrap();
+    assert_ok(&holder, "the apply holding the lock");
+    let waiter = waiter.wait_with_output().unwrap();
+    assert_ok(&waiter, "the apply with -lock-timeout");
+    assert_eq!(second.output_value(), "two");
+}
+
+fn stale_serial_and_foreign_lineage_rejected(db: Db) {
+    let admin = db.token("admin", "admin");
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&stack.apply("one"), "apply one");
+    let old = stack.terraform(&["state", "pull"]);
+    assert_ok(&old, "state pull");
+    std::fs::write(stack.path().join("old.tfstate"), &old.stdout).unwrap();
+    assert_ok(&stack.apply("two"), "apply two");
+
+    // `-force` skips Terraform's own check, so only the server stands in the way.
+    let pushed = stack.terraform(&["state", "push", "-force", "old.tfstate"]);
+    assert!(
+        !pushed.status.success(),
+        "a stale push must fail: {}",
+        text(&pushed)
+    );
+    let mut foreign: serde_json::Value = serde_json::from_slice(&old.stdout).unwrap();
+    foreign["lineage"] = "00000000-1111-2222-3333-444444444444".into();
+    foreign["serial"] = 99.into();
+    std::fs::write(stack.path().join("foreign.tfstate"), foreign.to_string()).unwrap();
+    let pushed = stack.terraform(&["state", "push", "-force", "foreign.tfstate"]);
+    assert!(
+        !pushed.status.success(),
+        "a foreign lineage must fail: {}",
+        text(&pushed)
+    );
+
+    // The server's messages name both sides (Terraform only shows the status code).
+    let (status, body) = server.http(
+        Some(&token),
+        "POST",
+        &server.state_url("dev", STACK),
+        old.stdout.clone(),
+        &[],
+    );
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.contains("serial 1") && body.contains("serial 2"),
+        "{body}"
+    );
+    let (status, body) = server.http(
+        Some(&token),
+        "POST",
+        &server.state_url("dev", STACK),
+        foreign.to_string().into_bytes(),
+        &[],
+    );
+    let body = String::from_utf8_lossy(&body);
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.contains("00000000-1111-2222-3333-444444444444"),
+        "{body}"
+    );
+
+    // Nothing refused was stored: still two versions, the current one is "two".
+    assert_eq!(versions(&server, &admin).len(), 2);
+    assert_eq!(stack.output_value(), "two");
+}
+
+fn rollback_then_apply(db: Db) {
+    let admin = db.token("admin", "admin");
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&stack.apply("one"), "apply one");
+    assert_ok(&stack.apply("two"), "apply two");
+
+    let plinth_state = |token: &str, args: &[&str]| {
+        std::process::Command::new(PLINTH)
+            .args(["state"])
+            .args(args)
+            .args(["--project", PROJECT, "--server", &server.url])
+            .env("PLINTH_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    // Write tokens cannot roll back.
+    let refused = plinth_state(&token, &["rollback", &format!("dev/{STACK}"), "1"]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(text(&refused).contains("admin"), "{}", text(&refused));
+    assert_ok(
+        &plinth_state(&admin, &["rollback", &format!("dev/{STACK}"), "1"]),
+        "rollback",
+    );
+    assert_eq!(stack.output_value(), "one");
+
+    let listed = plinth_state(&admin, &["versions", &format!("dev/{STACK}")]);
+    assert_ok(&listed, "state versions");
+    assert!(
+        text(&listed).contains("rollback to version 1"),
+        "{}",
+        text(&listed)
+    );
+    let pulled = plinth_state(&admin, &["pull", &format!("dev/{STACK}"), "--at", "2"]);
+    assert_ok(&pulled, "state pull");
+    let doc: serde_json::Value = serde_json::from_slice(&pulled.stdout).unwrap();
+    assert_eq!(doc["outputs"]["value"]["value"], "two");
+
+    // Terraform carries on from the rolled-back state: the plan replaces "one" by "three".
+    assert_ok(&stack.apply("three"), "apply after rollback");
+    assert_eq!(stack.output_value(), "three");
+    let v = versions(&server, &admin);
+    assert_eq!(v.len(), 4);
+    let serials: Vec<i64> = v.iter().map(|v| v["serial"].as_i64().unwrap()).collect();
+    assert!(
+        serials.windows(2).all(|w| w[0] > w[1]),
+        "serials keep increasing: {serials:?}"
+    );
+}
+
+fn server_killed_mid_apply(db: Db) {
+    let admin = db.token("admin", "admin");
+    let token = db.token("ci", "write");
+    let mut server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&stack.apply("one"), "apply one");
+    let (_, before) = server.api(&admin, "GET", &format!("/v1/pull/{PROJECT}/dev/{STACK}"));
+
+    let blocker = Blocker::new();
+    let mut apply = stack
+        .command(&[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-var=value=two",
+            "-var=slow=true",
+        ])
+        .envs(blocker.env())
+        // Fail fast once the server is gone instead of backing off for half a minute.
+        .env("TF_HTTP_RETRY_MAX", "0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    blocker.wait_started(&mut apply);
+    server.kill();
+    blocker.release();
+    let apply = apply.wait_with_output().unwrap();
+    assert!(
+        !apply.status.success(),
+        "the apply cannot persist without a server"
+    );
+
+    let server = Server::start(&db);
+    // The last complete version is intact.
+    let (status, after) = server.api(&admin, "GET", &format!("/v1/pull/{PROJECT}/dev/{STACK}"));
+    assert_eq!(status, 200);
+    assert_eq!(after, before);
+    assert_eq!(versions(&server, &admin).len(), 1);
+    // The lock survived the crash, with its holder, and can be released.
+    let (_, locks) = server.api(&admin, "GET", "/v1/locks");
+    let locks = locks["locks"].as_array().unwrap();
+    assert_eq!(locks.len(), 1);
+    assert_eq!(locks[0]["info"]["Operation"], "OperationTypeApply");
+    let lock_id = locks[0]["id"].as_str().unwrap().to_owned();
+    stack.reinit(&server, "dev", STACK, &token);
+    let blocked = stack.apply("two");
+    assert!(!blocked.status.success());
+    assert!(text(&blocked).contains(&lock_id), "{}", text(&blocked));
+    // Terraform's force-unlock sends an empty body; the token that took the lock may do that.
+    let unlocked = stack.terraform(&["force-unlock", "-force", &lock_id]);
+    assert_ok(&unlocked, "terraform force-unlock");
+    let (_, audit) = server.api(&admin, "GET", "/v1/audit?limit=1");
+    assert_eq!(audit["entries"][0]["action"], "force-unlock");
+    assert_eq!(audit["entries"][0]["actor"], "ci");
+    assert_ok(&stack.apply("two"), "apply after the restart");
+    assert_eq!(stack.output_value(), "two");
+}
+
+fn state_is_encrypted_at_rest(db: Db) {
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    let needle = "needle-7c1d5e0f3a";
+    assert_ok(&stack.apply(needle), "apply");
+    assert_eq!(stack.output_value(), needle);
+    drop(server);
+    let raw = db.raw_bytes();
+    assert!(raw.len() > 1000, "the database dump has content");
+    for secret in [needle.as_bytes(), b"terraform_data", b"\"lineage\""] {
+        assert!(
+            !raw.windows(secret.len()).any(|w| w == secret),
+            "{} found in the database",
+            String::from_utf8_lossy(secret)
+        );
+    }
+}
+
+on_sqlite_and_postgres!(
+    init_apply_plan_destroy,
+    concurrent_applies_and_lock_timeout,
+    stale_serial_and_foreign_lineage_rejected,
+    rollback_then_apply,
+    server_killed_mid_apply,
+    state_is_encrypted_at_rest,
+);
