@@ -151,9 +151,15 @@ impl Expr {
                 };
                 let mut steps = Vec::new();
                 for op in &traversal.operators {
-                    let op_span = op.span().unwrap_or(span.clone());
+                    let mut op_span = op.span().unwrap_or(span.clone());
                     let step = match op.value() {
-                        TraversalOperator::GetAttr(ident) => Step::Attr(ident.value().to_string()),
+                        TraversalOperator::GetAttr(ident) => {
+                            // Point at the name, not at the dot before it.
+                            if let Some(name) = ident.span() {
+                                op_span = name;
+                            }
+                            Step::Attr(ident.value().to_string())
+                        }
                         TraversalOperator::LegacyIndex(i) => Step::Index(Value::from(*i.value())),
                         TraversalOperator::Index(index) => {
                             match Expr::lower(index, source)?.value {

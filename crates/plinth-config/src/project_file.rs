@@ -397,7 +397,11 @@ impl ProjectConfig {
     pub fn secrets_fingerprint(&self, env: &str) -> String {
         self.secrets
             .iter()
-            .filter(|s| s.environments.as_ref().is_none_or(|envs| envs.iter().any(|e| e.value == env)))
+            .filter(|s| {
+                s.environments
+                    .as_ref()
+                    .is_none_or(|envs| envs.iter().any(|e| e.value == env))
+            })
             .map(|s| format!("{}={}", s.name.value, s.from.value))
             .collect::<Vec<_>>()
             .join(";")

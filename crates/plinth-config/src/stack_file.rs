@@ -324,7 +324,7 @@ inputs = {
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
             errs[0].starts_with(
-                "s/stack.hcl:5:17: `dependency.netwrk.outputs.x` refers to dependency `netwrk`"
+                "s/stack.hcl:5:18: `dependency.netwrk.outputs.x` refers to dependency `netwrk`"
             ),
             "{errs:?}"
         );

@@ -222,8 +222,8 @@ fn stack_id(root: &Path, dir: &Path) -> String {
 /// `./x` and `../x` are relative to the stack's directory; anything else is project-relative.
 fn resolve_ref(from: &str, written: &str) -> Result<String, String> {
     let written_trim = written.trim_end_matches('/');
-    let relative =
-        written_trim.starts_with("./") || written_trim.starts_with("../") || written_trim == "..";
+    // Decided on the text as written: trimming "./" leaves ".", which must stay relative.
+    let relative = written.starts_with("./") || written.starts_with("../") || written_trim == "..";
     let mut parts: Vec<&str> = if relative && from != "." {
         from.split('/').collect()
     } else {
@@ -271,6 +271,8 @@ mod tests {
             resolve_ref("infra/app", "plumbing/network/").unwrap(),
             "plumbing/network"
         );
+        assert_eq!(resolve_ref("infra/app", "./").unwrap(), "infra/app");
+        assert_eq!(resolve_ref("infra/app", "..").unwrap(), "infra");
         assert!(resolve_ref("app", "../../x").is_err());
         assert!(resolve_ref("app", "/abs").is_err());
     }
