@@ -35,6 +35,10 @@ while IFS= read -r -d '' dir; do
   grep -q 'required_version *= *">= 1.6"' "$dir"/*.tf || fail "$rel: no required_version"
   if [[ -f "$dir/stack.hcl" ]]; then
     stacks=$((stacks + 1))
+    # Every key of the stack's `inputs` must be a variable it declares.
+    for key in $(sed -n '/^inputs = {/,/^}/p' "$dir/stack.hcl" | sed -nE 's/^ +([A-Za-z_][A-Za-z0-9_]*) *=.*/\1/p'); do
+      grep -q "^variable \"$key\"" "$dir"/*.tf || fail "$rel: input \"$key\" is not a declared variable"
+    done
   fi
   data_dir="$work/tf/${rel//\//_}"
   if ! TF_DATA_DIR="$data_dir" terraform -chdir="$dir" init -backend=false -input=false -no-color >"$work/init.log" 2>&1; then
