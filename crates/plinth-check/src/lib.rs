@@ -23,3 +23,8 @@ pub use policy::{At, EnvProfile, Policy, PolicyBlock};
 pub use registry::{RULES, Rule};
 pub use scan::{CheckRequest, CheckTarget, Finding, Report, check};
 pub use suppress::parse_date;
+
+/// Today's date in UTC: suppressions expire against it.
+pub fn today_utc() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}

@@ -120,21 +120,20 @@ impl ModuleModel {
                 let (Some(kind), Some(name)) = (labels.first(), labels.get(1)) else {
                     continue;
                 };
-                if *kind == "terraform_data" {
-                    if let Some(found) = Node::Body(&block.body).attr("input")
-                        && let Some(object) = found.value.as_object()
-                        && let Some(real) = Node::Object(object).str_attr("resource_type")
-                    {
-                        out.push(ResourceView {
-                            kind: real,
-                            name,
-                            node: Node::Object(object),
-                            block,
-                            unit,
-                            standin: true,
-                        });
-                        continue;
-                    }
+                if *kind == "terraform_data"
+                    && let Some(found) = Node::Body(&block.body).attr("input")
+                    && let Some(object) = found.value.as_object()
+                    && let Some(real) = Node::Object(object).str_attr("resource_type")
+                {
+                    out.push(ResourceView {
+                        kind: real,
+                        name,
+                        node: Node::Object(object),
+                        block,
+                        unit,
+                        standin: true,
+                    });
+                    continue;
                 }
                 out.push(ResourceView {
                     kind,

@@ -271,7 +271,8 @@ with all four flags (`block_public_acls`, `block_public_policy`, `ignore_public_
         Warning,
         "S3 bucket without server-side encryption configuration",
         "Every `aws_s3_bucket` has an `aws_s3_bucket_server_side_encryption_configuration` (or \
-the legacy inline `server_side_encryption_configuration` block).",
+the legacy inline `server_side_encryption_configuration` block; a stand-in may write \
+`server_side_encryption = { sse_algorithm = … }` in its input).",
         "add an aws_s3_bucket_server_side_encryption_configuration for the bucket",
     ),
     rule(

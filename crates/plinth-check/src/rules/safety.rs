@@ -206,6 +206,8 @@ fn s3_bucket(bucket: &ResourceView<'_>, all: &[ResourceView<'_>], out: &mut Vec<
         }
     }
     // SAF002
+    // Stand-ins may also spell the setting `server_side_encryption` (an object with
+    // `sse_algorithm`), the shape the S3 API returns.
     let encrypted = !companions("aws_s3_bucket_server_side_encryption_configuration").is_empty()
         || bucket
             .node
@@ -214,7 +216,8 @@ fn s3_bucket(bucket: &ResourceView<'_>, all: &[ResourceView<'_>], out: &mut Vec<
         || !bucket
             .node
             .children("server_side_encryption_configuration")
-            .is_empty();
+            .is_empty()
+        || (bucket.standin && bucket.node.attr("server_side_encryption").is_some());
     if !encrypted {
         out.push(Hit::new(
             "SAF002",

@@ -140,7 +140,15 @@ fn entropy(s: &str) -> f64 {
         .sum()
 }
 
+/// Lower-case words joined by `-`, `_` or `.`: names of things (secret names, bindings),
+/// not secret values.
+static IDENTIFIER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z]+(?:[-_.][a-z]+)+$").expect("valid regex"));
+
 fn is_placeholder(value: &str) -> bool {
+    if IDENTIFIER.is_match(value) {
+        return true;
+    }
     let lower = value.to_ascii_lowercase();
     PLACEHOLDERS.iter().any(|p| lower.contains(p))
         || lower.ends_with("example")

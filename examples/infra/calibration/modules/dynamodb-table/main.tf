@@ -19,13 +19,13 @@ resource "terraform_data" "table" {
       enabled     = true
       kms_key_arn = var.kms_key_arn
     }
-    point_in_time_recovery = true
-    deletion_protection    = true
-    ttl                    = var.ttl_attribute == null ? null : { attribute_name = var.ttl_attribute, enabled = true }
-    stream_enabled         = var.stream_enabled
-    stream_view_type       = var.stream_enabled ? "NEW_AND_OLD_IMAGES" : null
-    stream_arn             = local.stream_arn
-    tags                   = var.tags
+    point_in_time_recovery      = true
+    deletion_protection_enabled = true
+    ttl                         = var.ttl_attribute == null ? null : { attribute_name = var.ttl_attribute, enabled = true }
+    stream_enabled              = var.stream_enabled
+    stream_view_type            = var.stream_enabled ? "NEW_AND_OLD_IMAGES" : null
+    stream_arn                  = local.stream_arn
+    tags                        = var.tags
   }
 }
 
