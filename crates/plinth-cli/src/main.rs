@@ -8,6 +8,9 @@ mod commands;
 mod context;
 mod exit;
 mod project;
+mod render;
+mod runner;
+mod select;
 
 use std::io::Write;
 use std::process::ExitCode;

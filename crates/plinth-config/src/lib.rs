@@ -20,7 +20,7 @@ pub use expr::{EvalError, Expr, Part, Reference, Scope, Step};
 pub use parse::parse_hcl;
 pub use project_file::{
     Backend, CheckBlock, Environment, Lifecycle, PROJECT_FILE, PlinthSettings, ProjectConfig,
-    SecretDecl, SecretSource, StateConfig,
+    SecretDecl, SecretSource, StateConfig, parse_duration,
 };
 pub use spanned::Spanned;
 pub use stack_file::{Dependency, Input, STACK_FILE, StackConfig, StackSettings};

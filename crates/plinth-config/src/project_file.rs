@@ -851,7 +851,7 @@ fn check_promotion_cycle(
 }
 
 /// Parses `72h`, `30m`, `7d`, `45s` into seconds.
-pub(crate) fn parse_duration(text: &str) -> Option<u64> {
+pub fn parse_duration(text: &str) -> Option<u64> {
     let (num, unit) = text
         .trim()
         .split_at(text.trim().find(|c: char| !c.is_ascii_digit())?);

@@ -4,6 +4,7 @@
 //! Pure domain: it reads files, but knows nothing of processes, git, HTTP or SQL.
 
 mod changes;
+mod code;
 mod discovery;
 mod graph;
 mod load;
@@ -13,6 +14,7 @@ mod selection;
 mod stack;
 
 pub use changes::{Affected, ChangeSet};
+pub use code::{GENERATED_OVERRIDE, StackCode};
 pub use graph::{EnvGraph, Node};
 pub use load::Project;
 pub use root::find_root;

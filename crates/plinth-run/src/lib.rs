@@ -1,1 +1,304 @@
-//! Runs: plan, apply and destroy of an environment along the DAG, with history.
+//! Runs: plan, apply and destroy of an environment's instances along its DAG, with saved
+//! plans that cannot be applied stale, a local run lock per environment, and run history.
+
+mod context;
+mod env_lock;
+mod events;
+mod fingerprint;
+mod history;
+mod inputs;
+mod instance;
+mod outputs;
+mod report;
+mod run_id;
+mod saved;
+mod scheduler;
+mod secrets;
+mod setup;
+mod upstream;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use plinth_diag::Diagnostic;
+use plinth_engine::EngineError;
+use plinth_project::Project;
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use context::{RunContext, RunOptions};
+pub use env_lock::{Holder, holder as lock_holder};
+pub use events::{Event, Phase};
+pub use history::{History, RunRow};
+pub use instance::PlanKind;
+pub use outputs::{StackOutputs, env_outputs};
+pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};
+pub use run_id::is_valid as is_valid_run_id;
+pub use saved::{PlanMeta, RunManifest};
+
+use crate::env_lock::EnvLock;
+use crate::saved::{read_json, write_json};
+
+/// Why a run could not start (instance failures are reported in the `RunReport` instead).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Configuration errors with spans (exit 64).
+    #[error("configuration errors")]
+    Config(Vec<Diagnostic>),
+    /// A usage error (exit 64).
+    #[error("{0}")]
+    Usage(String),
+    /// The engine cannot be used (exit 1).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Refused before touching anything: lock held, protected environment, stale or
+    /// preview-only plan (exit 3).
+    #[error("{0}")]
+    Blocked(String),
+    /// Anything else (exit 1).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What a run does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// `plinth plan`.
+    Plan,
+    /// `plinth apply --plan RUN_ID`.
+    ApplySaved(String),
+    /// `plinth apply --auto-approve`.
+    ApplyAuto,
+    /// `plinth destroy`.
+    Destroy,
+}
+
+impl Mode {
+    /// `plan`, `apply` or `destroy`.
+    pub fn action(&self) -> &'static str {
+        match self {
+            Mode::Plan => "plan",
+            Mode::ApplySaved(_) | Mode::ApplyAuto => "apply",
+            Mode::Destroy => "destroy",
+        }
+    }
+}
+
+/// A run that passed its preflight and holds its environment's lock.
+pub struct Run {
+    ctx: Arc<RunContext>,
+    mode: Mode,
+    order: Vec<String>,
+    _lock: EnvLock,
+}
+
+impl Run {
+    /// Checks everything that can be checked before the engine runs, and takes the lock.
+    pub async fn start(
+        project: Arc<Project>,
+        opts: RunOptions,
+        mode: Mode,
+        events: UnboundedSender<Event>,
+    ) -> Result<Run, RunError> {
+        let run_id = run_id::new_run_id();
+        let ctx = Arc::new(RunContext::prepare(project, &opts, events, run_id.clone())?);
+        if mode == Mode::Destroy && ctx.environment.protected {
+            return Err(RunError::Blocked(format!(
+                "environment `{}` is protected: destroy is refused",
+                ctx.env()
+            )));
+        }
+        let holder = Holder {
+            run_id: run_id.clone(),
+            action: mode.action().to_string(),
+            pid: std::process::id(),
+            who: who(),
+            since: history::now(),
+        };
+        let lock_path = ctx.layout.env_lock(ctx.env());
+        let lock = env_lock::acquire(&lock_path, &holder, opts.lock_wait).map_err(|h| {
+            RunError::Blocked(format!("environment `{}` is locked: {h}", ctx.env()))
+        })?;
+        let order = match &mode {
+            Mode::ApplySaved(plan_run) => saved_order(&ctx, plan_run, &opts).await?,
+            _ => ctx.selected.clone(),
+        };
+        Ok(Run {
+            ctx,
+            mode,
+            order,
+            _lock: lock,
+        })
+    }
+
+    /// The run id.
+    pub fn id(&self) -> &str {
+        &self.ctx.run_id
+    }
+
+    /// The instances this run will act on, in order.
+    pub fn instances(&self) -> &[String] {
+        &self.order
+    }
+
+    /// Executes the run and records it in the history.
+    pub async fn execute(self) -> Result<RunReport, RunError> {
+        let ctx = self.ctx;
+        let history = History::open(&ctx.layout.database())
+            .await
+            .map_err(RunError::Other)?;
+        let from_plan = match &self.mode {
+            Mode::ApplySaved(p) => Some(p.as_str()),
+            _ => None,
+        };
+        history
+            .start(
+                &ctx.run_id,
+                self.mode.action(),
+                ctx.env(),
+                &who(),
+                from_plan,
+                ctx.approve_destructive,
+            )
+            .await
+            .map_err(RunError::Other)?;
+        let mut prerequisites: HashMap<String, Vec<String>> = ctx
+            .graph
+            .nodes
+            .iter()
+            .map(|n| (n.stack.clone(), n.depends_on.clone()))
+            .collect();
+        let mut order = self.order.clone();
+        if self.mode == Mode::Destroy {
+            // Dependents go first; a stack waits for everything that depends on it.
+            order.reverse();
+            prerequisites = ctx
+                .graph
+                .nodes
+                .iter()
+                .map(|n| {
+                    (
+                        n.stack.clone(),
+                        ctx.graph
+                            .dependents_of(&n.stack)
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    )
+                })
+                .collect();
+        }
+        let mode = self.mode.clone();
+        let worker_ctx = Arc::clone(&ctx);
+        let instances = scheduler::run_dag(
+            &order,
+            &prerequisites,
+            ctx.parallelism,
+            &ctx.events,
+            move |stack| {
+                let ctx = Arc::clone(&worker_ctx);
+                let mode = mode.clone();
+                async move {
+                    match mode {
+                        Mode::Plan => ctx.run_instance(stack, PlanKind::Save).await,
+                        Mode::ApplyAuto => ctx.run_instance(stack, PlanKind::Apply).await,
+                        Mode::Destroy => ctx.run_instance(stack, PlanKind::Destroy).await,
+                        Mode::ApplySaved(plan_run) => ctx.run_saved(stack, plan_run).await,
+                    }
+                }
+            },
+        )
+        .await;
+        let report = RunReport {
+            run_id: ctx.run_id.clone(),
+            action: self.mode.action().to_string(),
+            env: ctx.env().to_string(),
+            status: RunReport::status_of(&instances),
+            instances,
+        };
+        if self.mode == Mode::Plan {
+            let planned = report
+                .instances
+                .iter()
+                .filter(|i| {
+                    matches!(
+                        i.status,
+                        InstanceStatus::Succeeded | InstanceStatus::Unchanged
+                    )
+                })
+                .map(|i| i.stack.clone())
+                .collect();
+            let manifest = RunManifest {
+                run_id: ctx.run_id.clone(),
+                action: "plan".into(),
+                env: ctx.env().to_string(),
+                planned,
+            };
+            write_json(&ctx.layout.run_dir(&ctx.run_id).join("run.json"), &manifest)
+                .map_err(|e| RunError::Other(e.to_string()))?;
+        }
+        history.finish(&report).await.map_err(RunError::Other)?;
+        Ok(report)
+    }
+}
+
+/// The instances of a saved plan run to apply, refusing (before touching any state) plans that
+/// are preview-only, stale or missing an approval.
+async fn saved_order(
+    ctx: &Arc<RunContext>,
+    plan_run: &str,
+    opts: &RunOptions,
+) -> Result<Vec<String>, RunError> {
+    if !run_id::is_valid(plan_run) {
+        return Err(RunError::Usage(format!("`{plan_run}` is not a run id")));
+    }
+    let manifest: RunManifest =
+        read_json(&ctx.layout.run_dir(plan_run).join("run.json")).map_err(|_| {
+            RunError::Usage(format!(
+                "no saved plan run `{plan_run}` (see `plinth runs`)"
+            ))
+        })?;
+    if manifest.env != ctx.env() {
+        return Err(RunError::Usage(format!(
+            "run {plan_run} planned environment `{}`, not `{}`",
+            manifest.env,
+            ctx.env()
+        )));
+    }
+    let narrowed = !opts.selection.is_all() || opts.changed.is_some();
+    let order: Vec<String> = manifest
+        .planned
+        .iter()
+        .filter(|s| !narrowed || ctx.selected.contains(s))
+        .cloned()
+        .collect();
+    let mut refusals = Vec::new();
+    for stack in &order {
+        let meta: PlanMeta = read_json(&saved::PlanFiles::new(&ctx.layout, plan_run, stack).meta())
+            .map_err(RunError::Other)?;
+        if let Err(report) = ctx.check_saved(stack, &meta).await {
+            refusals.push(format!(
+                "{}/{stack}: {}",
+                ctx.env(),
+                report.reason.unwrap_or_default()
+            ));
+        }
+    }
+    if !refusals.is_empty() {
+        return Err(RunError::Blocked(format!(
+            "refusing to apply plan {plan_run}; nothing was applied:\n  {}",
+            refusals.join("\n  ")
+        )));
+    }
+    Ok(order)
+}
+
+/// `user@host` of this process.
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host}")
+}

@@ -1,0 +1,117 @@
+//! The live progress view of a run: one line per running instance with its phase and elapsed
+//! time on a terminal; plain timestamped lines otherwise (CI logs).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use plinth_run::{Event, InstanceReport, InstanceStatus};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use crate::render::summary::{counts, status_text};
+
+/// Consumes events until the run drops its sender.
+pub async fn show(
+    mut events: UnboundedReceiver<Event>,
+    env: String,
+    total: usize,
+    tty: bool,
+    color: bool,
+    quiet: bool,
+) {
+    let started = Instant::now();
+    if tty && !quiet {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let header = multi.add(ProgressBar::new(total as u64));
+        header.set_style(
+            ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        header.set_prefix(env.clone());
+        header.enable_steady_tick(Duration::from_millis(100));
+        let spinner =
+            ProgressStyle::with_template("  {spinner} {prefix:<40} {msg:<8} {elapsed:>4}")
+                .expect("valid template");
+        let mut bars: HashMap<String, ProgressBar> = HashMap::new();
+        while let Some(event) = events.recv().await {
+            match event {
+                Event::Phase { stack, phase } => {
+                    let bar = bars.entry(stack.clone()).or_insert_with(|| {
+                        let bar = multi.insert_before(&header, ProgressBar::new_spinner());
+                        bar.set_style(spinner.clone());
+                        bar.set_prefix(stack.clone());
+                        bar.enable_steady_tick(Duration::from_millis(100));
+                        bar
+                    });
+                    bar.set_message(phase.as_str());
+                }
+                Event::Finished(report) => {
+                    header.inc(1);
+                    let line = finished_line(&report, color);
+                    match bars.remove(&report.stack) {
+                        Some(bar) => {
+                            bar.finish_and_clear();
+                            multi.remove(&bar);
+                        }
+                        None => {}
+                    }
+                    let _ = multi.println(line);
+                }
+            }
+            let running = bars.len();
+            header.set_message(if running > 0 {
+                format!("{running} running")
+            } else {
+                String::new()
+            });
+        }
+        header.finish_and_clear();
+    } else {
+        let mut err = std::io::stderr();
+        while let Some(event) = events.recv().await {
+            let t = started.elapsed().as_secs_f64();
+            match event {
+                Event::Phase { stack, phase } if !quiet => {
+                    let _ = writeln!(err, "[{t:>6.1}s] {env}/{stack}: {}", phase.as_str());
+                }
+                Event::Finished(report) if !quiet => {
+                    let _ = writeln!(
+                        err,
+                        "[{t:>6.1}s] {env}/{}: {}",
+                        report.stack,
+                        outcome(&report, color)
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn finished_line(r: &InstanceReport, color: bool) -> String {
+    format!("  {} {:<40} {}", mark(r), r.stack, outcome(r, color))
+}
+
+fn mark(r: &InstanceReport) -> &'static str {
+    match r.status {
+        InstanceStatus::Succeeded => "✓",
+        InstanceStatus::Unchanged => "=",
+        InstanceStatus::Failed => "✗",
+        InstanceStatus::Skipped => "-",
+        InstanceStatus::Blocked => "!",
+    }
+}
+
+/// `succeeded +1 ~0 -0 0.4s (reason)`.
+fn outcome(r: &InstanceReport, color: bool) -> String {
+    let mut line = format!("{} {}", status_text(r, color), counts(r, color));
+    if r.status != InstanceStatus::Skipped {
+        line.push_str(&format!(" {:.1}s", r.duration_ms as f64 / 1000.0));
+    }
+    if let Some(reason) = &r.reason {
+        line.push_str(&format!("  ({reason})"));
+    }
+    line
+}

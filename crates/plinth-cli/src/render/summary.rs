@@ -1,0 +1,132 @@
+//! The closing summary table of a run, with destroys highlighted.
+
+use anstyle::{AnsiColor, Style};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, Table, presets};
+use plinth_run::{InstanceReport, InstanceStatus, RunReport};
+
+fn paint(text: &str, style: Style, color: bool) -> String {
+    if color {
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
+/// The status word, coloured.
+pub fn status_text(r: &InstanceReport, color: bool) -> String {
+    let style = match r.status {
+        InstanceStatus::Succeeded => Style::new().fg_color(Some(AnsiColor::Green.into())),
+        InstanceStatus::Unchanged => Style::new().dimmed(),
+        InstanceStatus::Failed => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+        InstanceStatus::Skipped => Style::new().fg_color(Some(AnsiColor::Yellow.into())),
+        InstanceStatus::Blocked => Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
+    };
+    paint(&format!("{:<9}", status_word(r)), style, color)
+}
+
+fn status_word(r: &InstanceReport) -> &'static str {
+    if r.preview_only {
+        "preview"
+    } else {
+        r.status.as_str()
+    }
+}
+
+/// `+a ~c -d`, the destroy count in red when non-zero.
+pub fn counts(r: &InstanceReport, color: bool) -> String {
+    let destroy = format!("-{}", r.destroy);
+    let destroy = if r.destroy > 0 {
+        paint(
+            &destroy,
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            color,
+        )
+    } else {
+        destroy
+    };
+    format!("+{} ~{} {destroy}", r.add, r.change)
+}
+
+/// The per-instance table followed by a one-line total.
+pub fn table(report: &RunReport, color: bool) -> String {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_BORDERS_ONLY);
+    if color {
+        t.enforce_styling();
+    } else {
+        t.force_no_tty();
+    }
+    t.set_header([
+        "INSTANCE", "STATUS", "+ADD", "~CHANGE", "-DESTROY", "TIME", "NOTE",
+    ]);
+    for r in &report.instances {
+        let mut destroy = Cell::new(r.destroy).set_alignment(CellAlignment::Right);
+        if r.destroy > 0 {
+            destroy = destroy.fg(Color::Red).add_attribute(Attribute::Bold);
+        }
+        let status = match r.status {
+            InstanceStatus::Succeeded => Cell::new(status_word(r)).fg(Color::Green),
+            InstanceStatus::Unchanged => Cell::new(status_word(r)).add_attribute(Attribute::Dim),
+            InstanceStatus::Failed => Cell::new(status_word(r))
+                .fg(Color::Red)
+                .add_attribute(Attribute::Bold),
+            InstanceStatus::Skipped | InstanceStatus::Blocked => {
+                Cell::new(status_word(r)).fg(Color::Yellow)
+            }
+        };
+        let time = if r.status == InstanceStatus::Skipped {
+            "-".to_string()
+        } else {
+            format!("{:.1}s", r.duration_ms as f64 / 1000.0)
+        };
+        t.add_row(vec![
+            Cell::new(format!("{}/{}", report.env, r.stack)),
+            status,
+            Cell::new(r.add).set_alignment(CellAlignment::Right),
+            Cell::new(r.change).set_alignment(CellAlignment::Right),
+            destroy,
+            Cell::new(time).set_alignment(CellAlignment::Right),
+            Cell::new(r.reason.clone().unwrap_or_default()),
+        ]);
+    }
+    let n = |s: InstanceStatus| report.instances.iter().filter(|i| i.status == s).count();
+    let (add, change, destroy) = report.instances.iter().fold((0, 0, 0), |(a, c, d), i| {
+        (a + i.add, c + i.change, d + i.destroy)
+    });
+    let mut parts = vec![format!("{} instances", report.instances.len())];
+    for (s, word) in [
+        (
+            InstanceStatus::Succeeded,
+            if report.action == "plan" {
+                "with changes"
+            } else {
+                "succeeded"
+            },
+        ),
+        (InstanceStatus::Unchanged, "unchanged"),
+        (InstanceStatus::Failed, "failed"),
+        (InstanceStatus::Blocked, "blocked"),
+        (InstanceStatus::Skipped, "skipped"),
+    ] {
+        if n(s) > 0 {
+            parts.push(format!("{} {word}", n(s)));
+        }
+    }
+    let totals = format!("+{add} ~{change} -{destroy}");
+    let totals = if destroy > 0 {
+        paint(
+            &totals,
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            color,
+        )
+    } else {
+        totals
+    };
+    format!(
+        "{t}\n{} {}: {} · {totals} · run {}\n",
+        report.action,
+        report.env,
+        parts.join(", "),
+        report.run_id
+    )
+}

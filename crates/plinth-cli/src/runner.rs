@@ -1,0 +1,159 @@
+//! Running plan/apply/destroy from the CLI: options to `plinth-run`, the progress view, the
+//! summary or JSON, and exit codes.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use plinth_project::Project;
+use plinth_run::{Mode, Run, RunError, RunOptions, RunReport, RunStatus};
+
+use crate::context::Context;
+use crate::exit::{Exit, Failure};
+use crate::render::{progress, summary};
+use crate::select::SelectArgs;
+use crate::{changes, project};
+
+/// Options every run command takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The environment.
+    pub env: String,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Maximum instances running at once (default: `parallelism` in plinth.hcl, else CPUs, at most 8).
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Wait up to DURATION (e.g. `30s`, `5m`) for another run on this environment to finish.
+    #[arg(long, value_name = "DURATION", default_value = "0s")]
+    pub lock_timeout: String,
+    /// One JSON document on stdout (progress goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A tokio runtime for one command.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::failure(format!("cannot start the runtime: {e}")))
+}
+
+/// Builds the run options; `changed` is the `--changed` base if given.
+pub fn options(
+    ctx: &Context,
+    project: &Project,
+    args: &RunArgs,
+    changed: Option<&str>,
+    approve_destructive: bool,
+) -> Result<RunOptions, Failure> {
+    let secs = plinth_config::parse_duration(&args.lock_timeout)
+        .or_else(|| (args.lock_timeout.trim() == "0").then_some(0))
+        .ok_or_else(|| {
+            Failure::usage(format!(
+                "--lock-timeout {}: expected a duration like 30s or 5m",
+                args.lock_timeout
+            ))
+        })?;
+    let changed = match changed {
+        Some(base) => {
+            let set = changes::since(project, base)?;
+            Some(
+                project
+                    .affected(&set, args.select.with_dependents)
+                    .map_err(|d| project::config_failure(ctx, &d))?,
+            )
+        }
+        None => None,
+    };
+    Ok(RunOptions {
+        env: args.env.clone(),
+        selection: args.select.selection(),
+        changed,
+        parallelism: args.jobs,
+        approve_destructive,
+        lock_wait: Duration::from_secs(secs),
+    })
+}
+
+/// Starts and executes one run with the live view; prints nothing else.
+pub async fn execute(
+    ctx: &Context,
+    project: Arc<Project>,
+    opts: RunOptions,
+    mode: Mode,
+) -> Result<RunReport, Failure> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let env = opts.env.clone();
+    let run = Run::start(Arc::clone(&project), opts, mode, tx)
+        .await
+        .map_err(|e| run_failure(ctx, e))?;
+    let tty = std::io::stderr().is_terminal();
+    let view = tokio::spawn(progress::show(
+        rx,
+        env,
+        run.instances().len(),
+        tty,
+        ctx.color_stderr,
+        ctx.quiet,
+    ));
+    let report = run.execute().await.map_err(|e| run_failure(ctx, e));
+    let _ = view.await;
+    report
+}
+
+/// Prints the report (table on stderr for humans, JSON on stdout) and picks the exit code.
+pub fn finish(
+    ctx: &Context,
+    report: &RunReport,
+    json: bool,
+    detailed: bool,
+) -> Result<Exit, Failure> {
+    if json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, report)
+            .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+            .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
+    }
+    if !json || !ctx.quiet {
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{}", summary::table(report, ctx.color_stderr));
+        if report.action == "plan" && report.status != RunStatus::Failed && report.has_changes() {
+            let _ = writeln!(
+                err,
+                "apply exactly these plans with: plinth apply {} --plan {}",
+                report.env, report.run_id
+            );
+        }
+    }
+    Ok(match report.status {
+        RunStatus::Failed => Exit::Failure,
+        RunStatus::Blocked => Exit::Blocked,
+        RunStatus::Succeeded if detailed && report.has_changes() => Exit::Changes,
+        RunStatus::Succeeded => Exit::Success,
+    })
+}
+
+/// Maps a run that could not start to its exit code.
+pub fn run_failure(ctx: &Context, err: RunError) -> Failure {
+    match err {
+        RunError::Config(diags) => project::config_failure(ctx, &diags),
+        RunError::Usage(m) => Failure::usage(m),
+        RunError::Blocked(m) => Failure::blocked(m),
+        RunError::Engine(e) => Failure::failure(e.to_string()),
+        RunError::Other(m) => Failure::failure(m),
+    }
+}
+
+/// Asks a yes/no question on the terminal; `None` when stdin is not a terminal.
+pub fn confirm(question: &str, expected: &str) -> Option<bool> {
+    if !std::io::stdin().is_terminal() {
+        return None;
+    }
+    eprint!("{question} ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).ok()?;
+    Some(answer.trim() == expected)
+}

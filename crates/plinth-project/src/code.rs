@@ -1,0 +1,207 @@
+//! What plinth needs to know of a stack's Terraform code without running the engine: the
+//! variables it declares, what `init` depends on, whether it needs registry providers, and a
+//! digest of every file a plan reads.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::structure::{Body, Structure};
+use sha2::{Digest, Sha256};
+
+use plinth_config::STACK_FILE;
+
+/// Static facts about one stack's code.
+#[derive(Debug, Clone)]
+pub struct StackCode {
+    /// Variables the root module declares; `None` when a `.tf` file does not parse (the
+    /// engine will report it).
+    pub variables: Option<BTreeSet<String>>,
+    /// Text that `init` depends on: `terraform` blocks, module sources and versions (of the
+    /// stack and its local modules) and the dependency lock file.
+    pub init_key: String,
+    /// Whether any provider outside Terraform's built-in one may be needed.
+    pub needs_providers: bool,
+    /// SHA-256 over every file of the stack and its local modules.
+    pub digest: String,
+}
+
+impl StackCode {
+    /// Reads the stack in `dir` and the local module directories it calls.
+    pub fn read(dir: &Path, modules: &[PathBuf]) -> StackCode {
+        let mut variables = Some(BTreeSet::new());
+        let mut init_key = String::new();
+        let mut needs_providers = false;
+        for (i, d) in std::iter::once(dir)
+            .chain(modules.iter().map(PathBuf::as_path))
+            .enumerate()
+        {
+            for file in tf_files(d) {
+                let Ok(text) = std::fs::read_to_string(&file) else {
+                    continue;
+                };
+                let Ok(body) =
+                    hcl_edit::parser::parse_body(text.strip_prefix('\u{feff}').unwrap_or(&text))
+                else {
+                    if i == 0 {
+                        variables = None;
+                    }
+                    // Unparseable code: make `init` run again rather than trust a stale one.
+                    init_key.push_str(&text);
+                    continue;
+                };
+                if i == 0
+                    && let Some(vars) = variables.as_mut()
+                {
+                    vars.extend(declared_variables(&body));
+                }
+                needs_providers |= uses_providers(&body);
+                init_key.push_str(&init_relevant(&body, &text));
+            }
+        }
+        if let Ok(lock) = std::fs::read_to_string(dir.join(".terraform.lock.hcl")) {
+            init_key.push_str(&lock);
+        }
+        let mut h = Sha256::new();
+        for d in std::iter::once(dir).chain(modules.iter().map(PathBuf::as_path)) {
+            hash_tree(d, d, &mut h);
+        }
+        StackCode {
+            variables,
+            init_key,
+            needs_providers,
+            digest: hex::encode(h.finalize()),
+        }
+    }
+}
+
+fn tf_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tf") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+fn declared_variables(body: &Body) -> impl Iterator<Item = String> + '_ {
+    body.blocks()
+        .filter(|b| b.ident.value().as_str() == "variable")
+        .filter_map(|b| b.labels.first().map(|l| l.as_str().to_string()))
+}
+
+fn uses_providers(body: &Body) -> bool {
+    body.blocks().any(|b| match b.ident.value().as_str() {
+        "provider" => true,
+        "resource" | "data" | "ephemeral" => b
+            .labels
+            .first()
+            .is_some_and(|t| !t.as_str().starts_with("terraform_")),
+        "terraform" => b.body.blocks().any(|inner| {
+            inner.ident.value().as_str() == "required_providers" && !inner.body.is_empty()
+        }),
+        _ => false,
+    })
+}
+
+fn init_relevant(body: &Body, text: &str) -> String {
+    use hcl_edit::Span;
+    let slice = |span: Option<std::ops::Range<usize>>| {
+        span.and_then(|r| text.get(r))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut out = String::new();
+    for s in body.iter() {
+        let Structure::Block(b) = s else { continue };
+        match b.ident.value().as_str() {
+            "terraform" => out.push_str(&slice(b.span())),
+            "module" => {
+                for key in ["source", "version"] {
+                    if let Some(a) = b.body.get_attribute(key) {
+                        out.push_str(&slice(a.span()));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Hashes every file under `dir` (path and content), skipping engine caches, plinth's own
+/// files and nested stacks, which have their own digest.
+fn hash_tree(base: &Path, dir: &Path, h: &mut Sha256) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if name == ".terraform"
+            || name == ".plinth"
+            || name == ".git"
+            || name == crate::code::GENERATED_OVERRIDE
+        {
+            continue;
+        }
+        if path.is_dir() {
+            if path.join(STACK_FILE).is_file() {
+                continue;
+            }
+            hash_tree(base, &path, h);
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            h.update(
+                path.strip_prefix(base)
+                    .unwrap_or(&path)
+                    .as_os_str()
+                    .as_encoded_bytes(),
+            );
+            h.update([0]);
+            h.update(&bytes);
+        }
+    }
+}
+
+/// The backend override file plinth generates into stacks; it is not the user's code.
+pub const GENERATED_OVERRIDE: &str = "plinth_backend_override.tf";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_variables_providers_and_digest() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(
+            d.join("main.tf"),
+            "variable \"a\" {}\nvariable \"b\" {}\nresource \"terraform_data\" \"x\" {}\n",
+        )
+        .unwrap();
+        let code = StackCode::read(d, &[]);
+        assert_eq!(
+            code.variables.unwrap().into_iter().collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert!(!code.needs_providers);
+        std::fs::write(d.join("aws.tf"), "resource \"aws_s3_bucket\" \"b\" {}\n").unwrap();
+        let code2 = StackCode::read(d, &[]);
+        assert!(code2.needs_providers);
+        assert_ne!(code.digest, code2.digest);
+        std::fs::write(d.join(GENERATED_OVERRIDE), "terraform {}\n").unwrap();
+        assert_eq!(
+            StackCode::read(d, &[]).digest,
+            code2.digest,
+            "generated files do not change the digest"
+        );
+    }
+}

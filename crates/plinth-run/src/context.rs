@@ -1,0 +1,173 @@
+//! Everything a run needs, checked before any engine starts (preflight).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use plinth_config::Environment;
+use plinth_diag::Diagnostic;
+use plinth_engine::{Engine, Layout};
+use plinth_project::{Affected, EnvGraph, Project, Selection, StackCode};
+use rayon::prelude::*;
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::RunError;
+use crate::events::Event;
+use crate::upstream::StateCache;
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Environment name.
+    pub env: String,
+    /// `SELECT`.
+    pub selection: Selection,
+    /// `--changed`: only these instances (dependencies outside stay as they are).
+    pub changed: Option<Affected>,
+    /// `-j`.
+    pub parallelism: Option<usize>,
+    /// `--approve-destructive`: allow deleting stateful resources in protected environments.
+    pub approve_destructive: bool,
+    /// How long to wait for the environment's run lock.
+    pub lock_wait: std::time::Duration,
+}
+
+/// A run's shared, read-only context (plus the state cache).
+pub struct RunContext {
+    /// The project.
+    pub project: Arc<Project>,
+    /// The environment's declaration.
+    pub environment: Environment,
+    /// The validated graph of the environment.
+    pub graph: EnvGraph,
+    /// Selected stacks, in layer order.
+    pub selected: Vec<String>,
+    /// The engine.
+    pub engine: Engine,
+    /// `.plinth/` paths.
+    pub layout: Layout,
+    /// Static facts about each selected stack's code.
+    pub code: HashMap<String, StackCode>,
+    /// Parallelism.
+    pub parallelism: usize,
+    /// `--approve-destructive`.
+    pub approve_destructive: bool,
+    /// Upstream and own states read in this run.
+    pub states: StateCache,
+    /// Progress events.
+    pub events: UnboundedSender<Event>,
+    /// This run's id.
+    pub run_id: String,
+}
+
+impl RunContext {
+    /// Validates everything that can be checked without the engine running: the graph, the
+    /// selection, the engine binary and version, and that every `inputs` key is a variable.
+    pub fn prepare(
+        project: Arc<Project>,
+        opts: &RunOptions,
+        events: UnboundedSender<Event>,
+        run_id: String,
+    ) -> Result<RunContext, RunError> {
+        let graph = project.graph(&opts.env).map_err(RunError::Config)?;
+        let environment = project
+            .config
+            .environment(&opts.env)
+            .expect("graph checked the environment")
+            .clone();
+        let mut picked: BTreeSet<String> = opts
+            .selection
+            .apply(&project, &graph)
+            .map_err(RunError::Usage)?;
+        if let Some(changed) = &opts.changed {
+            picked.retain(|s| changed.contains(&opts.env, s));
+        }
+        let selected: Vec<String> = graph
+            .layers
+            .iter()
+            .flatten()
+            .filter(|s| picked.contains(*s))
+            .cloned()
+            .collect();
+        let settings = &project.config.plinth;
+        let engine = Engine::locate(
+            &settings.engine.value,
+            &project.root,
+            settings.engine_version.as_ref().map(|v| v.value.as_str()),
+        )
+        .map_err(RunError::Engine)?;
+        let modules = project.local_modules();
+        let code: HashMap<String, StackCode> = selected
+            .par_iter()
+            .map(|id| {
+                let stack = project.stack(id).expect("selected stacks exist");
+                let mods: &[PathBuf] = modules.get(id).map_or(&[], Vec::as_slice);
+                (id.clone(), StackCode::read(&stack.dir, mods))
+            })
+            .collect();
+        let mut diags = Vec::new();
+        for id in &selected {
+            let stack = project.stack(id).expect("selected stacks exist");
+            let Some(declared) = code[id].variables.as_ref() else {
+                continue;
+            };
+            for input in &stack.config.inputs {
+                if !declared.contains(&input.name) {
+                    let known: Vec<&str> = declared.iter().map(String::as_str).collect();
+                    let mut d = Diagnostic::error(format!(
+                        "input `{}` of stack `{id}` is not a variable the stack declares",
+                        input.name
+                    ))
+                    .at(
+                        &stack.config.source,
+                        input.value.span.clone(),
+                        "no `variable` block with this name",
+                    );
+                    d = match plinth_config::did_you_mean(&input.name, known.iter().copied()) {
+                        Some(s) => d.with_help(format!("did you mean `{s}`?")),
+                        None => d.with_help(format!(
+                            "declare `variable \"{}\" {{}}` in the stack, or remove the input",
+                            input.name
+                        )),
+                    };
+                    diags.push(d);
+                }
+            }
+        }
+        if !diags.is_empty() {
+            return Err(RunError::Config(diags));
+        }
+        let parallelism = opts
+            .parallelism
+            .or(settings.parallelism)
+            .unwrap_or_else(default_parallelism)
+            .max(1);
+        let layout = Layout::new(&project.root);
+        Ok(RunContext {
+            environment,
+            graph,
+            selected,
+            engine,
+            layout,
+            code,
+            parallelism,
+            approve_destructive: opts.approve_destructive,
+            states: StateCache::default(),
+            events,
+            run_id,
+            project,
+        })
+    }
+
+    /// Environment name.
+    pub fn env(&self) -> &str {
+        &self.environment.name.value
+    }
+}
+
+/// Number of CPUs, at most 8 (DESIGN.md section 2).
+fn default_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(8)
+}

@@ -1,0 +1,90 @@
+//! The hash of everything a plan consumed: if any part differs at apply time, the plan is
+//! stale and apply refuses it.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+use plinth_engine::{BackendSetup, StateSnapshot};
+
+use crate::inputs::ResolvedInputs;
+
+/// Everything a plan of one instance consumed.
+pub struct Consumed<'a> {
+    /// Digest of the stack's and its local modules' files.
+    pub code_digest: &'a str,
+    /// Resolved variables (environment vars, var files, inputs with upstream outputs).
+    pub inputs: &'a ResolvedInputs,
+    /// The instance's own state when planned.
+    pub own_state: Option<&'a StateSnapshot>,
+    /// Backend configuration.
+    pub backend: &'a BackendSetup,
+    /// Engine version.
+    pub engine_version: String,
+    /// Names of the secrets passed (values never enter the hash).
+    pub secret_names: &'a [String],
+}
+
+impl Consumed<'_> {
+    /// One hash per consumed part, so that a stale plan can say what changed.
+    pub fn parts(&self) -> BTreeMap<String, String> {
+        let hash = |value: &[u8]| hex::encode(Sha256::digest(value));
+        let upstream: Vec<String> = self
+            .inputs
+            .upstream
+            .iter()
+            .map(|(stack, (lineage, serial))| format!("{stack}={lineage}:{serial}"))
+            .collect();
+        let own = self
+            .own_state
+            .map(|s| format!("{}:{}", s.lineage, s.serial))
+            .unwrap_or_default();
+        BTreeMap::from([
+            ("code".to_string(), self.code_digest.to_string()),
+            (
+                "inputs".to_string(),
+                hash(&serde_json::to_vec(&self.inputs.vars).expect("JSON values serialise")),
+            ),
+            (
+                "upstream state".to_string(),
+                hash(upstream.join("\n").as_bytes()),
+            ),
+            ("own state".to_string(), hash(own.as_bytes())),
+            (
+                "backend".to_string(),
+                hash(self.backend.init_args().join("\n").as_bytes()),
+            ),
+            ("engine".to_string(), hash(self.engine_version.as_bytes())),
+            (
+                "secrets".to_string(),
+                hash(self.secret_names.join(",").as_bytes()),
+            ),
+        ])
+    }
+}
+
+/// The fingerprint of all parts together.
+pub fn combine(parts: &BTreeMap<String, String>) -> String {
+    let mut h = Sha256::new();
+    for (k, v) in parts {
+        h.update(k.as_bytes());
+        h.update([0]);
+        h.update(v.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The names of the parts that differ between two plans' records.
+pub fn changed_parts(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .cloned()
+        .collect()
+}

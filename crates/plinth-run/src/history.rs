@@ -1,0 +1,230 @@
+//! Run history in `.plinth/plinth.db` (SQLite, WAL): runs and their instances.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+
+use crate::report::{InstanceReport, InstanceStatus, RunReport};
+
+/// The history database.
+#[derive(Clone)]
+pub struct History {
+    pool: SqlitePool,
+}
+
+/// A run as listed by `plinth runs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    /// Run id.
+    pub run_id: String,
+    /// `plan`, `apply`, `destroy`.
+    pub action: String,
+    /// Environment.
+    pub env: String,
+    /// `running`, `succeeded`, `failed`, `blocked`.
+    pub status: String,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub finished_at: Option<String>,
+    /// `user@host`.
+    pub who: String,
+    /// For `apply --plan`: the plan run applied.
+    pub from_plan: Option<String>,
+    /// Whether `--approve-destructive` was given.
+    pub approved_destructive: bool,
+    /// Number of instances.
+    pub instances: i64,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    env TEXT NOT NULL,
+    status TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    who TEXT NOT NULL,
+    from_plan TEXT,
+    approved_destructive INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS run_instances (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    position INTEGER NOT NULL,
+    stack TEXT NOT NULL,
+    status TEXT NOT NULL,
+    add_count INTEGER NOT NULL,
+    change_count INTEGER NOT NULL,
+    destroy_count INTEGER NOT NULL,
+    preview_only INTEGER NOT NULL,
+    reason TEXT,
+    duration_ms INTEGER NOT NULL,
+    PRIMARY KEY (run_id, stack)
+);
+CREATE INDEX IF NOT EXISTS runs_by_env ON runs(env, started_at);
+";
+
+impl History {
+    /// Opens (creating if needed) the database at `path`.
+    pub async fn open(path: &Path) -> Result<History, String> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // Two plinth processes on two environments share this file.
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .map_err(|e| format!("cannot open run history {}: {e}", path.display()))?;
+        sqlx::raw_sql(SCHEMA)
+            .execute(&pool)
+            .await
+            .map_err(|e| format!("run history schema: {e}"))?;
+        Ok(History { pool })
+    }
+
+    /// Records the start of a run.
+    pub async fn start(
+        &self,
+        run_id: &str,
+        action: &str,
+        env: &str,
+        who: &str,
+        from_plan: Option<&str>,
+        approved: bool,
+    ) -> Result<(), String> {
+        sqlx::query(
+            "INSERT INTO runs (run_id, action, env, status, started_at, who, from_plan, approved_destructive)
+             VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(action)
+        .bind(env)
+        .bind(now())
+        .bind(who)
+        .bind(from_plan)
+        .bind(approved)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("run history: {e}"))
+    }
+
+    /// Records the end of a run with every instance's outcome.
+    pub async fn finish(&self, report: &RunReport) -> Result<(), String> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(|e| format!("run history: {e}"))?;
+        for (i, r) in report.instances.iter().enumerate() {
+            sqlx::query(
+                "INSERT OR REPLACE INTO run_instances
+                 (run_id, position, stack, status, add_count, change_count, destroy_count, preview_only, reason, duration_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&report.run_id)
+            .bind(i as i64)
+            .bind(&r.stack)
+            .bind(r.status.as_str())
+            .bind(r.add as i64)
+            .bind(r.change as i64)
+            .bind(r.destroy as i64)
+            .bind(r.preview_only)
+            .bind(&r.reason)
+            .bind(r.duration_ms as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("run history: {e}"))?;
+        }
+        sqlx::query("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?")
+            .bind(report.status.as_str())
+            .bind(now())
+            .bind(&report.run_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("run history: {e}"))?;
+        tx.commit().await.map_err(|e| format!("run history: {e}"))
+    }
+
+    /// The latest runs, newest first.
+    pub async fn list(&self, limit: i64) -> Result<Vec<RunRow>, String> {
+        let rows = sqlx::query(
+            "SELECT r.run_id, r.action, r.env, r.status, r.started_at, r.finished_at, r.who, r.from_plan,
+                    r.approved_destructive, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
+             FROM runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?;
+        Ok(rows.iter().map(run_row).collect())
+    }
+
+    /// One run and its instances.
+    pub async fn get(&self, run_id: &str) -> Result<Option<(RunRow, Vec<InstanceReport>)>, String> {
+        let row = sqlx::query(
+            "SELECT r.run_id, r.action, r.env, r.status, r.started_at, r.finished_at, r.who, r.from_plan,
+                    r.approved_destructive, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
+             FROM runs r WHERE r.run_id = ?",
+        )
+        .bind(run_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?;
+        let Some(row) = row else { return Ok(None) };
+        let instances = sqlx::query(
+            "SELECT stack, status, add_count, change_count, destroy_count, preview_only, reason, duration_ms
+             FROM run_instances WHERE run_id = ? ORDER BY position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?
+        .iter()
+        .map(|r| InstanceReport {
+            stack: r.get("stack"),
+            status: InstanceStatus::parse(r.get::<&str, _>("status")).unwrap_or(InstanceStatus::Failed),
+            add: r.get::<i64, _>("add_count") as u32,
+            change: r.get::<i64, _>("change_count") as u32,
+            destroy: r.get::<i64, _>("destroy_count") as u32,
+            preview_only: r.get("preview_only"),
+            reason: r.get("reason"),
+            duration_ms: r.get::<i64, _>("duration_ms") as u64,
+            log: None,
+        })
+        .collect();
+        Ok(Some((run_row(&row), instances)))
+    }
+}
+
+fn run_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
+    RunRow {
+        run_id: r.get("run_id"),
+        action: r.get("action"),
+        env: r.get("env"),
+        status: r.get("status"),
+        started_at: r.get("started_at"),
+        finished_at: r.get("finished_at"),
+        who: r.get("who"),
+        from_plan: r.get("from_plan"),
+        approved_destructive: r.get("approved_destructive"),
+        instances: r.get("n"),
+    }
+}
+
+/// The current time, RFC 3339.
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,410 @@
+//! The work of one instance: plan, apply a saved plan, plan-and-apply, destroy.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use plinth_check::plan_rules::{self, PlanContext};
+use plinth_engine::{BackendSetup, Invocation, PlanSummary, summarize};
+
+use crate::context::RunContext;
+use crate::events::{Event, Phase};
+use crate::fingerprint::{Consumed, changed_parts, combine};
+use crate::inputs::InputError;
+use crate::report::{InstanceReport, InstanceStatus};
+use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
+
+/// What a plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// `plinth plan`: mocks allowed, the plan is saved for a later `apply --plan`.
+    Save,
+    /// `plinth apply --auto-approve`: real upstream outputs only, applied at once.
+    Apply,
+    /// `plinth destroy`: a destroy plan, applied at once.
+    Destroy,
+}
+
+/// A plan made and saved in this run.
+struct Planned {
+    meta: PlanMeta,
+    inv: Invocation,
+}
+
+impl RunContext {
+    fn phase(&self, stack: &str, phase: Phase) {
+        let _ = self.events.send(Event::Phase {
+            stack: stack.to_string(),
+            phase,
+        });
+    }
+
+    fn finish(
+        &self,
+        mut report: InstanceReport,
+        started: Instant,
+        files: &PlanFiles,
+    ) -> InstanceReport {
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        if files.log().is_file() {
+            report.log = Some(files.log());
+        }
+        let _ = self.events.send(Event::Finished(report.clone()));
+        report
+    }
+
+    /// Runs one instance of a `plan`, `apply --auto-approve` or `destroy` run.
+    pub async fn run_instance(self: Arc<Self>, stack: String, kind: PlanKind) -> InstanceReport {
+        let started = Instant::now();
+        let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
+        let report = match self.plan(&stack, kind, &files).await {
+            Err(report) => report,
+            Ok(planned) if kind == PlanKind::Save => planned_report(&stack, &planned.meta),
+            Ok(planned) => self.apply_now(&stack, planned, kind, &files).await,
+        };
+        self.finish(report, started, &files)
+    }
+
+    /// Applies a plan saved by an earlier run, after checking it is neither preview-only nor
+    /// stale.
+    pub async fn run_saved(self: Arc<Self>, stack: String, plan_run: String) -> InstanceReport {
+        let started = Instant::now();
+        let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
+        let saved = PlanFiles::new(&self.layout, &plan_run, &stack);
+        let report = self.apply_saved(&stack, &plan_run, &saved, &files).await;
+        self.finish(report, started, &files)
+    }
+
+    async fn apply_saved(
+        &self,
+        stack: &str,
+        plan_run: &str,
+        saved: &PlanFiles,
+        files: &PlanFiles,
+    ) -> InstanceReport {
+        let meta: PlanMeta = match read_json(&saved.meta()) {
+            Ok(m) => m,
+            Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
+        };
+        if let Err(blocked) = self.check_saved(stack, &meta).await {
+            return blocked;
+        }
+        if !meta.summary.has_changes {
+            return InstanceReport::new(stack, InstanceStatus::Unchanged);
+        }
+        let backend = match self.backend(stack) {
+            Ok(b) => b,
+            Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
+        };
+        let secrets = match self.secrets(stack) {
+            Ok(s) => s,
+            Err(e) => return InstanceReport::new(stack, InstanceStatus::Blocked).because(e),
+        };
+        let inv = self.invocation(stack, &backend, secrets.env, secrets.masks);
+        self.phase(stack, Phase::Init);
+        if let Err(e) = self.init(stack, &inv, &backend, &files.log()).await {
+            return InstanceReport::new(stack, InstanceStatus::Failed)
+                .because(with_error_line(e.to_string(), &files.log()));
+        }
+        let _ = plan_run;
+        self.apply_file(stack, &inv, &saved.plan(), &meta.summary, files)
+            .await
+    }
+
+    /// Refuses a saved plan that is preview-only, stale or needs an approval not given.
+    pub async fn check_saved(&self, stack: &str, meta: &PlanMeta) -> Result<(), InstanceReport> {
+        let blocked =
+            |why: String| InstanceReport::new(stack, InstanceStatus::Blocked).because(why);
+        if meta.preview_only {
+            return Err(blocked(format!(
+                "plan {} is preview-only (made with mock outputs of {}); apply upstream first, then plan again",
+                meta.run_id,
+                meta.mocked.join(", ")
+            )));
+        }
+        if !meta.needs_approval.is_empty() && !self.approve_destructive {
+            return Err(blocked(format!(
+                "plan destroys stateful resources in protected environment `{}` ({}); re-run with --approve-destructive",
+                self.env(),
+                meta.needs_approval.join(", ")
+            )));
+        }
+        let backend = self.backend(stack).map_err(blocked)?;
+        let secrets = self.secrets(stack).map_err(blocked)?;
+        let inputs = self.inputs(stack, true).await.map_err(|e| match e {
+            InputError::Blocked(m) | InputError::Failed(m) => {
+                blocked(format!("cannot check plan {}: {m}", meta.run_id))
+            }
+        })?;
+        let own = self.state(stack).await.map_err(blocked)?;
+        let code = self.code_of(stack);
+        let parts = Consumed {
+            code_digest: &code.digest,
+            inputs: &inputs,
+            own_state: own.as_ref(),
+            backend: &backend,
+            engine_version: self.engine.version.to_string(),
+            secret_names: &secrets.names,
+        }
+        .parts();
+        if combine(&parts) != meta.fingerprint {
+            let changed = changed_parts(&meta.parts, &parts);
+            return Err(blocked(format!(
+                "plan {} is stale: {} changed since it was made; plan again",
+                meta.run_id,
+                changed.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    async fn plan(
+        &self,
+        stack: &str,
+        kind: PlanKind,
+        files: &PlanFiles,
+    ) -> Result<Planned, InstanceReport> {
+        let failed = |why: String| InstanceReport::new(stack, InstanceStatus::Failed).because(why);
+        let blocked =
+            |why: String| InstanceReport::new(stack, InstanceStatus::Blocked).because(why);
+        std::fs::create_dir_all(&files.dir)
+            .map_err(|e| failed(format!("{}: {e}", files.dir.display())))?;
+        self.phase(stack, Phase::Inputs);
+        if kind == PlanKind::Destroy
+            && self
+                .state(stack)
+                .await
+                .map_err(failed)?
+                .is_none_or(|s| s.is_empty())
+        {
+            return Err(InstanceReport::new(stack, InstanceStatus::Unchanged)
+                .because("no state: nothing to destroy"));
+        }
+        let secrets = self.secrets(stack).map_err(blocked)?;
+        let inputs = self
+            .inputs(stack, kind != PlanKind::Apply)
+            .await
+            .map_err(|e| match e {
+                InputError::Blocked(m) => blocked(m),
+                InputError::Failed(m) => failed(m),
+            })?;
+        let backend: BackendSetup = self.backend(stack).map_err(failed)?;
+        let inv = self.invocation(stack, &backend, secrets.env, secrets.masks);
+        self.phase(stack, Phase::Init);
+        let log = files.log();
+        self.init(stack, &inv, &backend, &log)
+            .await
+            .map_err(|e| failed(with_error_line(e.to_string(), &log)))?;
+        let own = self.state(stack).await.map_err(failed)?;
+        let var_file = inv.data_dir.join("plinth.tfvars.json");
+        write_json(&var_file, &inputs.vars)
+            .map_err(|e| failed(format!("{}: {e}", var_file.display())))?;
+
+        self.phase(stack, Phase::Plan);
+        let plan_path = files.plan();
+        let out_arg = format!("-out={}", plan_path.display());
+        let var_arg = format!("-var-file={}", var_file.display());
+        let mut args = vec![
+            "plan",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=300s",
+            "-detailed-exitcode",
+            &out_arg,
+            &var_arg,
+        ];
+        if kind == PlanKind::Destroy {
+            args.push("-destroy");
+        }
+        let exit = inv
+            .run(&args, &log)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        let (summary, needs_approval) = match exit.code {
+            // Exit 0 of -detailed-exitcode: an empty diff, outputs included; nothing to read.
+            0 => (PlanSummary::default(), Vec::new()),
+            2 => self.read_plan(stack, &inv, files).await.map_err(failed)?,
+            code => {
+                return Err(failed(with_error_line(
+                    format!("plan failed (exit {code})"),
+                    &log,
+                )));
+            }
+        };
+        let code = self.code_of(stack);
+        let parts = Consumed {
+            code_digest: &code.digest,
+            inputs: &inputs,
+            own_state: own.as_ref(),
+            backend: &backend,
+            engine_version: self.engine.version.to_string(),
+            secret_names: &secrets.names,
+        }
+        .parts();
+        let meta = PlanMeta {
+            run_id: self.run_id.clone(),
+            env: self.env().to_string(),
+            stack: stack.to_string(),
+            preview_only: !inputs.mocked.is_empty(),
+            mocked: inputs.mocked.clone(),
+            fingerprint: combine(&parts),
+            parts,
+            summary,
+            needs_approval,
+        };
+        write_json(&files.meta(), &meta)
+            .map_err(|e| failed(format!("{}: {e}", files.meta().display())))?;
+        Ok(Planned { meta, inv })
+    }
+
+    /// Reads a plan with changes: its JSON, change counts and the destructive changes that
+    /// need an approval.
+    async fn read_plan(
+        &self,
+        stack: &str,
+        inv: &Invocation,
+        files: &PlanFiles,
+    ) -> Result<(PlanSummary, Vec<String>), String> {
+        let log = files.log();
+        let plan_str = files.plan().display().to_string();
+        let exit = inv
+            .run_to_file(&["show", "-json", &plan_str], &files.json(), &log)
+            .await
+            .map_err(|e| e.to_string())?;
+        if exit.code != 0 {
+            return Err(with_error_line("show -json failed".to_string(), &log));
+        }
+        let plan_json: serde_json::Value = read_json(&files.json())?;
+        let mut summary = summarize(&plan_json);
+        summary.has_changes = true;
+        let ctx = PlanContext {
+            env: self.env().to_string(),
+            protected: self.environment.protected,
+            stack: stack.to_string(),
+        };
+        let needs_approval = plan_rules::evaluate(&plan_json, &ctx)
+            .into_iter()
+            .filter(|f| f.blocks_apply)
+            .map(|f| {
+                let verb = match f.destruction {
+                    plan_rules::Destruction::Delete => "deletes",
+                    plan_rules::Destruction::Replace => "replaces",
+                };
+                format!("{verb} {}", f.address)
+            })
+            .collect();
+        Ok((summary, needs_approval))
+    }
+
+    async fn apply_now(
+        &self,
+        stack: &str,
+        planned: Planned,
+        kind: PlanKind,
+        files: &PlanFiles,
+    ) -> InstanceReport {
+        let meta = &planned.meta;
+        if !meta.summary.has_changes {
+            return planned_report(stack, meta);
+        }
+        if kind == PlanKind::Apply && !meta.needs_approval.is_empty() && !self.approve_destructive {
+            let mut r = planned_report(stack, meta);
+            r.status = InstanceStatus::Blocked;
+            r.reason = Some(format!(
+                "plan destroys stateful resources in protected environment `{}` ({}); not applied; re-run with --approve-destructive",
+                self.env(),
+                meta.needs_approval.join(", ")
+            ));
+            return r;
+        }
+        self.apply_file(stack, &planned.inv, &files.plan(), &meta.summary, files)
+            .await
+    }
+
+    async fn apply_file(
+        &self,
+        stack: &str,
+        inv: &Invocation,
+        plan: &std::path::Path,
+        summary: &PlanSummary,
+        files: &PlanFiles,
+    ) -> InstanceReport {
+        self.phase(stack, Phase::Apply);
+        let log = files.log();
+        let plan_str = plan.display().to_string();
+        let result = inv
+            .run(
+                &[
+                    "apply",
+                    "-input=false",
+                    "-no-color",
+                    "-lock-timeout=300s",
+                    &plan_str,
+                ],
+                &log,
+            )
+            .await;
+        // Whatever happened, the state may have moved: dependents must see the fresh one.
+        self.states.refresh(stack, self.read_state(stack).await);
+        let mut report = InstanceReport::new(stack, InstanceStatus::Succeeded);
+        report.add = summary.add;
+        report.change = summary.change;
+        report.destroy = summary.destroy;
+        match result {
+            Ok(exit) if exit.code == 0 => report,
+            Ok(exit) => {
+                report.status = InstanceStatus::Failed;
+                report.because(with_error_line(
+                    format!("apply failed (exit {})", exit.code),
+                    &log,
+                ))
+            }
+            Err(e) => {
+                report.status = InstanceStatus::Failed;
+                report.because(e.to_string())
+            }
+        }
+    }
+}
+
+fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {
+    let status = if meta.summary.has_changes {
+        InstanceStatus::Succeeded
+    } else {
+        InstanceStatus::Unchanged
+    };
+    let mut r = InstanceReport::new(stack, status);
+    r.add = meta.summary.add;
+    r.change = meta.summary.change;
+    r.destroy = meta.summary.destroy;
+    r.preview_only = meta.preview_only;
+    let mut notes = Vec::new();
+    if meta.preview_only {
+        notes.push(format!(
+            "preview only: mock outputs of {}",
+            meta.mocked.join(", ")
+        ));
+    }
+    if !meta.needs_approval.is_empty() {
+        notes.push(format!(
+            "needs --approve-destructive: {}",
+            meta.needs_approval.join(", ")
+        ));
+    }
+    if !notes.is_empty() {
+        r.reason = Some(notes.join("; "));
+    }
+    r
+}
+
+/// Adds the engine's last `Error:` line from the log to a failure message.
+fn with_error_line(message: String, log: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let error = text.lines().rev().find_map(|l| {
+        let l = l.trim_start_matches(['│', ' ', '╷', '╵']).trim();
+        l.strip_prefix("Error: ").map(str::to_string)
+    });
+    match error {
+        Some(e) => format!("{message}: {e}"),
+        None => format!("{message}; see {}", log.display()),
+    }
+}

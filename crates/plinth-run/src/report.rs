@@ -1,0 +1,163 @@
+//! What a run reports, per instance and as a whole (the `--json` shapes of DESIGN.md).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Outcome of one instance in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InstanceStatus {
+    /// Planned with changes, or applied.
+    Succeeded,
+    /// The engine failed, or inputs could not be resolved.
+    Failed,
+    /// Not run because something upstream did not succeed.
+    Skipped,
+    /// Refused: no upstream state and no mocks, preview-only or stale plan, missing approval.
+    Blocked,
+    /// Nothing to change.
+    Unchanged,
+}
+
+impl InstanceStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InstanceStatus::Succeeded => "succeeded",
+            InstanceStatus::Failed => "failed",
+            InstanceStatus::Skipped => "skipped",
+            InstanceStatus::Blocked => "blocked",
+            InstanceStatus::Unchanged => "unchanged",
+        }
+    }
+
+    /// Whether dependents may run after this.
+    pub fn lets_dependents_run(self) -> bool {
+        matches!(self, InstanceStatus::Succeeded | InstanceStatus::Unchanged)
+    }
+
+    /// Parses the lower-case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "skipped" => Self::Skipped,
+            "blocked" => Self::Blocked,
+            "unchanged" => Self::Unchanged,
+            _ => return None,
+        })
+    }
+}
+
+/// One instance's line in a run report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InstanceReport {
+    /// Stack id.
+    pub stack: String,
+    /// Outcome.
+    pub status: InstanceStatus,
+    /// Resources added.
+    pub add: u32,
+    /// Resources changed in place.
+    pub change: u32,
+    /// Resources destroyed.
+    pub destroy: u32,
+    /// Planned with mock outputs: can be shown, never applied.
+    pub preview_only: bool,
+    /// Why it failed, was skipped or blocked; notes such as destructive changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Wall time.
+    pub duration_ms: u64,
+    /// The engine log of this instance in this run.
+    #[serde(skip)]
+    pub log: Option<PathBuf>,
+}
+
+impl InstanceReport {
+    /// A report with no changes and the given status.
+    pub fn new(stack: &str, status: InstanceStatus) -> Self {
+        InstanceReport {
+            stack: stack.to_string(),
+            status,
+            add: 0,
+            change: 0,
+            destroy: 0,
+            preview_only: false,
+            reason: None,
+            duration_ms: 0,
+            log: None,
+        }
+    }
+
+    /// Sets the reason.
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// Outcome of a run as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    /// Every instance succeeded or was unchanged.
+    Succeeded,
+    /// Some instance failed.
+    Failed,
+    /// Nothing failed, but something was blocked.
+    Blocked,
+}
+
+impl RunStatus {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Blocked => "blocked",
+        }
+    }
+}
+
+/// A finished run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Run id.
+    pub run_id: String,
+    /// `plan`, `apply` or `destroy`.
+    pub action: String,
+    /// Environment.
+    pub env: String,
+    /// Overall outcome.
+    pub status: RunStatus,
+    /// Per instance, in execution order.
+    pub instances: Vec<InstanceReport>,
+}
+
+impl RunReport {
+    /// Derives the overall status from the instances.
+    pub fn status_of(instances: &[InstanceReport]) -> RunStatus {
+        if instances
+            .iter()
+            .any(|i| matches!(i.status, InstanceStatus::Failed | InstanceStatus::Skipped))
+        {
+            RunStatus::Failed
+        } else if instances
+            .iter()
+            .any(|i| i.status == InstanceStatus::Blocked)
+        {
+            RunStatus::Blocked
+        } else {
+            RunStatus::Succeeded
+        }
+    }
+
+    /// Whether any instance has changes.
+    pub fn has_changes(&self) -> bool {
+        self.instances
+            .iter()
+            .any(|i| i.add + i.change + i.destroy > 0 || i.status == InstanceStatus::Succeeded)
+    }
+}

@@ -1,0 +1,96 @@
+//! Saved plans: the plan file, its JSON and what it consumed, under `.plinth/runs/<run>/`.
+
+use std::path::{Path, PathBuf};
+
+use plinth_engine::{Layout, PlanSummary};
+use serde::{Deserialize, Serialize};
+
+/// The record kept beside each saved plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanMeta {
+    /// Run that made it.
+    pub run_id: String,
+    /// Environment.
+    pub env: String,
+    /// Stack id.
+    pub stack: String,
+    /// Whether it was made with mock outputs.
+    pub preview_only: bool,
+    /// Dependencies that were mocked.
+    pub mocked: Vec<String>,
+    /// Hash of everything consumed.
+    pub fingerprint: String,
+    /// Hash of each consumed part (code, inputs, upstream state, …).
+    pub parts: std::collections::BTreeMap<String, String>,
+    /// Change counts.
+    pub summary: PlanSummary,
+    /// Destructive changes of stateful resources that need `--approve-destructive`.
+    pub needs_approval: Vec<String>,
+}
+
+/// The record of a whole plan run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunManifest {
+    /// Run id.
+    pub run_id: String,
+    /// `plan`.
+    pub action: String,
+    /// Environment.
+    pub env: String,
+    /// Stacks that have a saved plan, in execution order.
+    pub planned: Vec<String>,
+}
+
+/// Paths of one instance's files in a run.
+pub struct PlanFiles {
+    /// Directory.
+    pub dir: PathBuf,
+}
+
+impl PlanFiles {
+    /// The files of `stack` in `run`.
+    pub fn new(layout: &Layout, run: &str, stack: &str) -> Self {
+        PlanFiles {
+            dir: layout.run_instance_dir(run, stack),
+        }
+    }
+
+    /// Binary plan.
+    pub fn plan(&self) -> PathBuf {
+        self.dir.join("plan.tfplan")
+    }
+
+    /// `show -json` of the plan.
+    pub fn json(&self) -> PathBuf {
+        self.dir.join("plan.json")
+    }
+
+    /// The record.
+    pub fn meta(&self) -> PathBuf {
+        self.dir.join("meta.json")
+    }
+
+    /// The engine log of this instance in this run.
+    pub fn log(&self) -> PathBuf {
+        self.dir.join("engine.log")
+    }
+}
+
+/// Writes JSON through a temporary file and a rename, so a crash never leaves half a record.
+pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(value).expect("records serialise"),
+    )?;
+    std::fs::rename(tmp, path)
+}
+
+/// Reads a JSON record.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
