@@ -4,7 +4,8 @@
 The output is deterministic for a given (--stacks, --seed): a `plinth.hcl`
 with five environments (dev, ci, test, staging, prod) and N stacks under
 `platform/<domain>/<service>/<component>`, each with `stack.hcl`, `main.tf`,
-`variables.tf`, `outputs.tf` and `README.md`.
+`variables.tf` and `outputs.tf` (about 20,000 files for 5,000 stacks, as the
+issue asks).
 
 Shape, chosen to resemble real platform monorepos:
 - a few foundation stacks (`platform/core/foundation/*`) with no dependencies
@@ -346,17 +347,6 @@ def render_outputs_tf(stack: Stack) -> str:
     return "\n".join(out)
 
 
-def render_readme(stack: Stack) -> str:
-    deps = "\n".join(f"- `{u.id}` (`{n}`)" for n, u in stack.dependencies) or "- none (foundation)"
-    envs = ", ".join(stack.environments)
-    return (
-        f"# {stack.id}\n\n"
-        f"The {stack.component} of the {stack.service} service ({stack.domain} domain).\n\n"
-        f"Environments: {envs}.\n\n## Depends on\n\n{deps}\n\n"
-        f"## Outputs\n\n" + "\n".join(f"- `{o}`" for o in stack.outputs) + "\n"
-    )
-
-
 PLINTH_HCL = """plinth {
   project        = "atropos-bench"
   engine         = "terraform"
@@ -424,8 +414,7 @@ def generate(out_dir: Path, count: int, seed: int) -> int:
         (d / "main.tf").write_text(align(render_main_tf(stack, rng)))
         (d / "variables.tf").write_text(align(render_variables_tf(stack)))
         (d / "outputs.tf").write_text(align(render_outputs_tf(stack)))
-        (d / "README.md").write_text(render_readme(stack))
-        files += 5
+        files += 4
     return files
 
 
