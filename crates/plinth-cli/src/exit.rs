@@ -55,7 +55,8 @@ impl Failure {
         Self::new(Exit::Blocked, message)
     }
 
-    /// A general failure (exit 1).
+    /// A general failure (exit 1); named after the exit status like its siblings.
+    #[allow(clippy::self_named_constructors)]
     pub fn failure(message: impl Into<String>) -> Self {
         Self::new(Exit::Failure, message)
     }

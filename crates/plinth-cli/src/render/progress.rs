@@ -50,12 +50,9 @@ pub async fn show(
                 Event::Finished(report) => {
                     header.inc(1);
                     let line = finished_line(&report, color);
-                    match bars.remove(&report.stack) {
-                        Some(bar) => {
-                            bar.finish_and_clear();
-                            multi.remove(&bar);
-                        }
-                        None => {}
+                    if let Some(bar) = bars.remove(&report.stack) {
+                        bar.finish_and_clear();
+                        multi.remove(&bar);
                     }
                     let _ = multi.println(line);
                 }
