@@ -98,7 +98,17 @@ pub async fn execute(
         ctx.color_stderr,
         ctx.quiet,
     ));
+    let cancel = run.canceller();
+    let interrupt = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            eprintln!(
+                "interrupted: no new instance starts; waiting for running ones to stop and save their state"
+            );
+        }
+    });
     let report = run.execute().await.map_err(|e| run_failure(ctx, e));
+    interrupt.abort();
     let _ = view.await;
     report
 }

@@ -19,6 +19,7 @@ mod upstream;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use plinth_diag::Diagnostic;
 use plinth_engine::EngineError;
@@ -86,6 +87,7 @@ impl Mode {
 /// A run that passed its preflight and holds its environment's lock.
 pub struct Run {
     ctx: Arc<RunContext>,
+    cancelled: Arc<AtomicBool>,
     mode: Mode,
     order: Vec<String>,
     _lock: EnvLock,
@@ -124,6 +126,7 @@ impl Run {
         };
         Ok(Run {
             ctx,
+            cancelled: Arc::new(AtomicBool::new(false)),
             mode,
             order,
             _lock: lock,
@@ -138,6 +141,12 @@ impl Run {
     /// The instances this run will act on, in order.
     pub fn instances(&self) -> &[String] {
         &self.order
+    }
+
+    /// A flag that, once set, stops the run from starting more instances; running engine
+    /// processes finish (an interrupted Terraform still saves its state).
+    pub fn canceller(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.cancelled)
     }
 
     /// Executes the run and records it in the history.
@@ -189,6 +198,7 @@ impl Run {
         }
         let mode = self.mode.clone();
         let worker_ctx = Arc::clone(&ctx);
+        let cancelled = Arc::clone(&self.cancelled);
         let instances = scheduler::run_dag(
             &order,
             &prerequisites,
@@ -197,7 +207,14 @@ impl Run {
             move |stack| {
                 let ctx = Arc::clone(&worker_ctx);
                 let mode = mode.clone();
+                let cancelled = cancelled.load(Ordering::SeqCst);
                 async move {
+                    if cancelled {
+                        let report = InstanceReport::new(&stack, InstanceStatus::Skipped)
+                            .because("run interrupted");
+                        let _ = ctx.events.send(Event::Finished(report.clone()));
+                        return report;
+                    }
                     match mode {
                         Mode::Plan => ctx.run_instance(stack, PlanKind::Save).await,
                         Mode::ApplyAuto => ctx.run_instance(stack, PlanKind::Apply).await,
