@@ -1,0 +1,168 @@
+//! `plinth apply --plan RUN_ID` with the real terraform: exactly the saved plans are applied;
+//! preview-only and stale plans are refused with exit 3 before any state is touched.
+
+mod runs_support;
+mod support;
+
+use runs_support::*;
+use support::{code, stderr};
+
+/// The run id of a `plan --json` report.
+fn run_id(doc: &serde_json::Value) -> String {
+    doc["run_id"].as_str().expect("a run id").to_string()
+}
+
+/// A plan made while the foundation had no state is preview-only for its dependent; applying
+/// it is refused as a whole, and not even the foundation's own plan is applied.
+#[test]
+fn preview_only_plan_is_refused_before_touching_state() {
+    let fx = two_stack_project();
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "app")["preview_only"], true);
+    let saved = fx.root().join(".plinth/runs").join(run_id(&plan));
+    for file in ["plan.tfplan", "plan.json", "meta.json", "engine.log"] {
+        assert!(saved.join("app").join(file).is_file(), "saved {file}");
+    }
+
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan), "--json"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("dev/app")
+            && err.contains("preview-only")
+            && err.contains("nothing was applied"),
+        "{err}"
+    );
+    assert!(state_snapshot(&fx).is_empty(), "no state was written");
+
+    // Apply the foundation, plan again: now a real plan, applied exactly.
+    run_json(
+        &fx,
+        &["apply", "dev", "--stack", "foundation", "--auto-approve"],
+        0,
+    );
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "app")["preview_only"], false);
+    assert_eq!(instance(&plan, "foundation")["status"], "unchanged");
+    let applied = run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 0);
+    assert_eq!(applied["action"], "apply");
+    assert_ne!(
+        applied["run_id"], plan["run_id"],
+        "the apply is a run of its own"
+    );
+    assert_eq!(instance(&applied, "app")["status"], "succeeded");
+    assert_eq!(instance(&applied, "app")["add"], 1);
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net-dev|dev-region|vars-dev/small"
+    );
+
+    // A saved plan cannot be applied twice: the state it was made against has moved on.
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
+}
+
+/// Every kind of change after the plan makes it stale: upstream state, own inputs, code.
+/// The refused apply leaves every state file byte-identical.
+#[test]
+fn stale_plans_are_refused_and_state_is_untouched() {
+    let fx = two_stack_project();
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+
+    // Upstream state moved: the foundation is applied again after app's plan was made.
+    fx.write("app/env/dev.tfvars", "size = \"medium\"\n");
+    let plan = run_json(&fx, &["plan", "dev", "--stack", "app"], 0);
+    assert_eq!(instance(&plan, "app")["change"], 1);
+    fx.write("foundation/env/dev.tfvars", "tier = \"file-dev\"\n");
+    run_json(
+        &fx,
+        &["apply", "dev", "--stack", "foundation", "--auto-approve"],
+        0,
+    );
+    let before = state_snapshot(&fx);
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("dev/app") && err.contains("stale") && err.contains("upstream state"),
+        "{err}"
+    );
+    assert_eq!(
+        state_snapshot(&fx),
+        before,
+        "state files are byte-identical"
+    );
+
+    // Own inputs changed: an environment variable edited in plinth.hcl after planning.
+    fx.write("foundation/env/dev.tfvars", "tier = \"file-dev-2\"\n");
+    let plan = run_json(&fx, &["plan", "dev", "--stack", "foundation"], 0);
+    assert_eq!(instance(&plan, "foundation")["change"], 1);
+    fx.write(
+        "plinth.hcl",
+        &PROJECT.replace("\"dev-region\"", "\"dev-region-2\""),
+    );
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("dev/foundation") && err.contains("stale: inputs changed"),
+        "only the inputs changed: {err}"
+    );
+    assert_eq!(state_snapshot(&fx), before);
+
+    // A var file edited after planning (it is part of the stack's files, too).
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "app")["change"], 1);
+    fx.write("app/env/dev.tfvars", "size = \"large\"\n");
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("stale") && err.contains("inputs"), "{err}");
+    assert_eq!(state_snapshot(&fx), before);
+
+    // Code changed after planning.
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    fx.write("app/main.tf", &format!("{APP_TF}\n# edited\n"));
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("stale") && err.contains("code"), "{err}");
+    assert_eq!(state_snapshot(&fx), before);
+
+    // With the foundation applied first, a fresh plan of app applies.
+    run_json(
+        &fx,
+        &["apply", "dev", "--stack", "foundation", "--auto-approve"],
+        0,
+    );
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "foundation")["status"], "unchanged");
+    run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 0);
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net-dev|dev-region-2|file-dev-2/large"
+    );
+}
+
+/// A saved plan belongs to its environment; an unknown run id is a usage error.
+#[test]
+fn saved_plan_of_another_environment_or_unknown_run_is_a_usage_error() {
+    let fx = two_stack_project();
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    let out = run(&fx, &["apply", "prod", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("planned environment `dev`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&fx, &["apply", "dev", "--plan", "20990101-000000-abcdef"]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no saved plan run"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(state_snapshot(&fx).is_empty());
+}
