@@ -40,6 +40,19 @@ pub struct RunRow {
     pub instances: i64,
 }
 
+/// The latest run an instance took part in.
+#[derive(Debug, Clone, Serialize)]
+pub struct LastRun {
+    /// `plan`, `apply`, `destroy`.
+    pub action: String,
+    /// The instance's status in that run.
+    pub status: String,
+    /// The run.
+    pub run_id: String,
+    /// When the run started.
+    pub at: String,
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -168,6 +181,33 @@ impl History {
         .await
         .map_err(|e| format!("run history: {e}"))?;
         Ok(rows.iter().map(run_row).collect())
+    }
+
+    /// The latest outcome of every instance that ever ran (skipped ones do not count), keyed
+    /// by `(env, stack)`.
+    pub async fn latest(&self) -> Result<std::collections::HashMap<(String, String), LastRun>, String> {
+        let rows = sqlx::query(
+            "SELECT r.env, i.stack, r.action, i.status, r.run_id, r.started_at
+             FROM run_instances i JOIN runs r ON r.run_id = i.run_id
+             WHERE i.status != 'skipped'
+             ORDER BY r.started_at, r.run_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let key = (r.get::<String, _>("env"), r.get::<String, _>("stack"));
+                let last = LastRun {
+                    action: r.get("action"),
+                    status: r.get("status"),
+                    run_id: r.get("run_id"),
+                    at: r.get("started_at"),
+                };
+                (key, last)
+            })
+            .collect())
     }
 
     /// One run and its instances.

@@ -29,7 +29,7 @@ use tokio::sync::mpsc::UnboundedSender;
 pub use context::{RunContext, RunOptions};
 pub use env_lock::{Holder, holder as lock_holder};
 pub use events::{Event, Phase};
-pub use history::{History, RunRow};
+pub use history::{History, LastRun, RunRow};
 pub use instance::PlanKind;
 pub use outputs::{StackOutputs, env_outputs};
 pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};

@@ -2,7 +2,10 @@
 
 use std::io::Write;
 
+use std::collections::HashMap;
+
 use plinth_project::{Affected, ChangeSet, Project};
+use plinth_run::{History, LastRun};
 use serde_json::json;
 
 use crate::context::Context;
@@ -71,11 +74,16 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         }
         None => None,
     };
+    let last_runs = last_runs(&project)?;
     let rows: Vec<Row> = graphs
         .iter()
         .flat_map(|g| g.nodes.iter().map(move |n| (g.env.as_str(), n)))
         .filter(|(env, n)| affected.as_ref().is_none_or(|a| a.contains(env, &n.stack)))
-        .map(|(env, n)| Row::new(&project, env, &n.stack, &n.depends_on, affected.as_ref()))
+        .map(|(env, n)| {
+            let mut row = Row::new(&project, env, &n.stack, &n.depends_on, affected.as_ref());
+            row.last = last_runs.get(&(env.to_string(), n.stack.clone()));
+            row
+        })
         .collect();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -97,6 +105,18 @@ struct Row<'a> {
     tags: &'a [String],
     lifecycle: &'static str,
     reason: Option<String>,
+    last: Option<&'a LastRun>,
+}
+
+/// The latest run outcome of each instance, from `.plinth/plinth.db` when it exists.
+fn last_runs(project: &Project) -> Result<HashMap<(String, String), LastRun>, Failure> {
+    let db = plinth_engine::Layout::new(&project.root).database();
+    if !db.is_file() {
+        return Ok(HashMap::new());
+    }
+    crate::runner::runtime()?
+        .block_on(async { History::open(&db).await?.latest().await })
+        .map_err(Failure::failure)
 }
 
 impl<'a> Row<'a> {
@@ -122,6 +142,7 @@ impl<'a> Row<'a> {
             tags,
             lifecycle,
             reason,
+            last: None,
         }
     }
 }
@@ -138,6 +159,9 @@ fn write_json(out: &mut impl Write, project: &Project, rows: &[Row]) -> std::io:
                 "tags": r.tags,
                 "lifecycle": r.lifecycle,
             });
+            if let Some(last) = r.last {
+                v["last_run"] = json!(last);
+            }
             if let Some(reason) = &r.reason {
                 v["reason"] = json!(reason);
             }
@@ -161,8 +185,8 @@ fn write_text(out: &mut impl Write, rows: &[Row], with_reason: bool) -> std::io:
     let life = "LIFECYCLE".len().max(10);
     write!(
         out,
-        "{:width$}  {:life$}  DEPENDS ON",
-        "INSTANCE", "LIFECYCLE"
+        "{:width$}  {:life$}  {:18}  DEPENDS ON",
+        "INSTANCE", "LIFECYCLE", "LAST RUN"
     )?;
     writeln!(out, "{}", if with_reason { "  (WHY)" } else { "" })?;
     for r in rows {
@@ -172,7 +196,15 @@ fn write_text(out: &mut impl Write, rows: &[Row], with_reason: bool) -> std::io:
         } else {
             r.depends_on.join(", ")
         };
-        write!(out, "{id:width$}  {:life$}  {deps}", r.lifecycle)?;
+        let status = r.last.map_or_else(
+            || "never run".to_string(),
+            |l| format!("{} {}", l.action, l.status),
+        );
+        write!(
+            out,
+            "{id:width$}  {:life$}  {status:18}  {deps}",
+            r.lifecycle
+        )?;
         match &r.reason {
             Some(reason) => writeln!(out, "  ({reason})")?,
             None => writeln!(out)?,
