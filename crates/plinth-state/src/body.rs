@@ -38,8 +38,17 @@ pub(crate) fn encode(
     aad: &[u8],
     plain: &[u8],
 ) -> Result<(Vec<u8>, bool), StateError> {
-    let mut data = zstd::bulk::compress(plain, ZSTD_LEVEL)
-        .map_err(|e| StateError::Internal(format!("compression failed: {e}")))?;
+    // The streaming encoder grows its output with the compressed size; the bulk API would
+    // allocate the worst-case bound (more than the input) and hold a 100 MB state twice.
+    let compress = || -> std::io::Result<Vec<u8>> {
+        let mut encoder = zstd::stream::Encoder::new(Vec::new(), ZSTD_LEVEL)?;
+        encoder.include_contentsize(true)?;
+        encoder.set_pledged_src_size(Some(plain.len() as u64))?;
+        std::io::Write::write_all(&mut encoder, plain)?;
+        encoder.finish()
+    };
+    let mut data =
+        compress().map_err(|e| StateError::Internal(format!("compression failed: {e}")))?;
     let sealed = sealer.seal(aad, &mut data)?;
     Ok((data, sealed))
 }

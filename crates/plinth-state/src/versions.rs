@@ -207,7 +207,6 @@ impl Store {
         actor: &Actor,
     ) -> Result<WriteOutcome, StateError> {
         self.check_bodies_allowed()?;
-        let mut encoded: Option<(i64, Vec<u8>, bool)> = None;
         for _ in 0..COMMIT_ROUNDS {
             let cur = self
                 .current(id)
@@ -218,17 +217,13 @@ impl Store {
             }
             self.check_write_lock(id, lock_id).await?;
             let version = cur.head + 1;
-            if encoded.as_ref().is_none_or(|(v, _, _)| *v != version) {
+            // Encoded per round (the version number is sealed into the body) and moved into
+            // the query rather than cached, so a large body is not held twice; retries are rare.
+            let (data, sealed) = {
                 let sealer = self.sealer.clone();
                 let aad = body::row_aad(id, version);
                 let plain = new.plain.clone();
-                let (data, sealed) =
-                    tokio::task::spawn_blocking(move || body::encode(&sealer, &aad, &plain))
-                        .await??;
-                encoded = Some((version, data, sealed));
-            }
-            let Some((_, data, sealed)) = &encoded else {
-                unreachable!("encoded just above")
+                tokio::task::spawn_blocking(move || body::encode(&sealer, &aad, &plain)).await??
             };
             let (serial, lineage) = match &new.header {
                 StateHeader::Plain { lineage, serial } => (Some(*serial), Some(lineage.clone())),
@@ -249,8 +244,8 @@ impl Store {
             .bind(new.plain.len() as i64)
             .bind(&new.digests.md5)
             .bind(&new.digests.sha256)
-            .bind(i64::from(*sealed))
-            .bind(data.as_slice())
+            .bind(i64::from(sealed))
+            .bind(data)
             .bind(now)
             .bind(&actor.name)
             .bind(new.note.as_deref())
