@@ -44,12 +44,6 @@ fn project(root: &std::path::Path, server: &Server) {
         "app/main.tf",
         "variable \"vpc_id\" {\n  type = string\n}\nresource \"terraform_data\" \"app\" {\n  input = var.vpc_id\n}\noutput \"placed_in\" {\n  value = terraform_data.app.output\n}\n",
     );
-    // The foundation needs env_name; it comes from inputs.
-    write(
-        root,
-        "network/stack.hcl",
-        "inputs = {\n  env_name = env.name\n}\n",
-    );
 }
 
 fn plinth(root: &std::path::Path, token: &str, args: &[&str]) -> std::process::Output {
