@@ -80,6 +80,17 @@ fn base64_basic(token: &str) -> String {
     out
 }
 
+/// What, token, method, URL, body, headers, expected status.
+type Case<'a> = (
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    String,
+    Vec<u8>,
+    Vec<(&'a str, &'a str)>,
+    u16,
+);
+
 fn bad_input_gets_a_clear_4xx_and_loses_nothing(db: Db) {
     let admin = db.token("admin", "admin");
     let writer = db.token("ci", "write");
@@ -91,15 +102,7 @@ fn bad_input_gets_a_clear_4xx_and_loses_nothing(db: Db) {
     assert_eq!(status, 200);
 
     let json = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    let cases: Vec<(
-        &str,
-        Option<&str>,
-        &str,
-        String,
-        Vec<u8>,
-        Vec<(&str, &str)>,
-        u16,
-    )> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no credentials",
             None,
