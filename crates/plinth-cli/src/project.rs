@@ -27,6 +27,10 @@ pub fn graph(ctx: &Context, project: &Project, env: &str) -> Result<EnvGraph, Fa
 /// Renders configuration diagnostics into a usage failure (exit 64).
 pub fn config_failure(ctx: &Context, diags: &[Diagnostic]) -> Failure {
     let mut text = plinth_diag::render_all(diags, ctx.color_stderr);
+    // A blank line before the summary, as between diagnostics (and as rustc does).
+    if !text.is_empty() && !text.ends_with("\n\n") {
+        text.push_str(if text.ends_with('\n') { "\n" } else { "\n\n" });
+    }
     let n = diags.len();
     let summary = if n == 1 {
         "1 configuration error".to_string()

@@ -486,3 +486,22 @@ fn a_project_in_a_subdirectory_of_the_repository_maps_its_own_files() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(instance_ids(&doc), ["prod/net"]);
 }
+
+#[test]
+fn a_file_of_a_nested_stack_belongs_to_the_innermost_stack_only() {
+    let f = Fixture::new();
+    f.write("plinth.hcl", PLINTH_HCL)
+        .write("net/stack.hcl", "stack {\n  environments = [\"dev\"]\n}\n")
+        .write("net/main.tf", "# net\n")
+        .write(
+            "net/peering/stack.hcl",
+            "stack {\n  environments = [\"dev\"]\n}\n",
+        )
+        .write("net/peering/main.tf", "# peering\n");
+    f.git_init();
+    f.commit_all("base");
+    f.write("net/peering/main.tf", "# edited\n");
+    assert_eq!(ls(&f, &["--changed"]), ["dev/net/peering"]);
+    f.write("net/main.tf", "# edited\n");
+    assert_eq!(ls(&f, &["--changed"]), ["dev/net", "dev/net/peering"]);
+}

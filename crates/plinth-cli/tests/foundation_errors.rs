@@ -45,7 +45,7 @@ fn a_cycle_names_every_stack_on_it() {
     assert!(err.contains("--> ring/a/stack.hcl:2:11"), "{err}");
     assert!(!err.contains("standalone"), "not on the cycle:\n{err}");
     assert!(
-        err.contains("aborting due to 1 configuration error"),
+        err.ends_with("\n\nerror: aborting due to 1 configuration error\n"),
         "{err}"
     );
 

@@ -471,3 +471,28 @@ fn a_project_without_stacks_lists_nothing() {
         json!({"env": "dev", "nodes": [], "layers": []})
     );
 }
+
+#[test]
+fn dot_slash_dependencies_are_relative_to_the_stack_directory() {
+    let f = Fixture::new();
+    f.write(
+        "plinth.hcl",
+        "plinth {\n  project = \"nested\"\n}\n\nenvironment \"dev\" {\n  lifecycle = \"persistent\"\n}\n",
+    )
+    .write("net/stack.hcl", "dependency \"peering\" {\n  stack = \"./peering\"\n}\n")
+    .write("net/peering/stack.hcl", "stack {}\n")
+    // A project-relative id that happens to look like the nested one, from elsewhere.
+    .write("app/stack.hcl", "stack {\n  after = [\"net\", \"net/peering\"]\n}\n");
+    assert_eq!(
+        f.json(&["graph", "dev", "--format", "json"]),
+        json!({
+            "env": "dev",
+            "nodes": [
+                {"stack": "app", "depends_on": ["net", "net/peering"]},
+                {"stack": "net", "depends_on": ["net/peering"]},
+                {"stack": "net/peering", "depends_on": []},
+            ],
+            "layers": [["net/peering"], ["net"], ["app"]],
+        })
+    );
+}

@@ -54,6 +54,10 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     written
         .and_then(|()| out.flush())
         .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
+    // The process exits next: freeing the graph and every parsed file piece by piece is
+    // measurable on the 5,000-stack benchmark, for memory the OS takes back at once.
+    std::mem::forget(graph);
+    std::mem::forget(project);
     Ok(Exit::Success)
 }
 
