@@ -7,10 +7,12 @@ use sha2::{Digest, Sha256};
 
 use plinth_engine::{BackendSetup, StateSnapshot};
 
+use crate::context::RunContext;
+
 use crate::inputs::ResolvedInputs;
 
 /// Everything a plan of one instance consumed.
-pub struct Consumed<'a> {
+struct Consumed<'a> {
     /// Digest of the stack's and its local modules' files.
     pub code_digest: &'a str,
     /// Resolved variables (environment vars, var files, inputs with upstream outputs).
@@ -27,7 +29,7 @@ pub struct Consumed<'a> {
 
 impl Consumed<'_> {
     /// One hash per consumed part, so that a stale plan can say what changed.
-    pub fn parts(&self) -> BTreeMap<String, String> {
+    fn parts(&self) -> BTreeMap<String, String> {
         let hash = |value: &[u8]| hex::encode(Sha256::digest(value));
         let upstream: Vec<String> = self
             .inputs
@@ -87,4 +89,28 @@ pub fn changed_parts(
         .filter(|k| old.get(*k) != new.get(*k))
         .cloned()
         .collect()
+}
+
+impl RunContext {
+    /// The hash of each part a plan of `stack` consumes, given its resolved inputs, its own
+    /// state, its backend and the names of its secrets.
+    pub fn consumed(
+        &self,
+        stack: &str,
+        inputs: &ResolvedInputs,
+        own_state: Option<&StateSnapshot>,
+        backend: &BackendSetup,
+        secret_names: &[String],
+    ) -> BTreeMap<String, String> {
+        let code = self.code_of(stack);
+        Consumed {
+            code_digest: &code.digest,
+            inputs,
+            own_state,
+            backend,
+            engine_version: self.engine.version.to_string(),
+            secret_names,
+        }
+        .parts()
+    }
 }

@@ -8,7 +8,7 @@ use plinth_engine::{BackendSetup, Invocation, PlanSummary, summarize};
 
 use crate::context::RunContext;
 use crate::events::{Event, Phase};
-use crate::fingerprint::{Consumed, changed_parts, combine};
+use crate::fingerprint::{changed_parts, combine};
 use crate::inputs::InputError;
 use crate::report::{InstanceReport, InstanceStatus};
 use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
@@ -136,16 +136,7 @@ impl RunContext {
             }
         })?;
         let own = self.state(stack).await.map_err(blocked)?;
-        let code = self.code_of(stack);
-        let parts = Consumed {
-            code_digest: &code.digest,
-            inputs: &inputs,
-            own_state: own.as_ref(),
-            backend: &backend,
-            engine_version: self.engine.version.to_string(),
-            secret_names: &secrets.names,
-        }
-        .parts();
+        let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
         if combine(&parts) != meta.fingerprint {
             let changed = changed_parts(&meta.parts, &parts);
             return Err(blocked(format!(
@@ -230,16 +221,7 @@ impl RunContext {
                 )));
             }
         };
-        let code = self.code_of(stack);
-        let parts = Consumed {
-            code_digest: &code.digest,
-            inputs: &inputs,
-            own_state: own.as_ref(),
-            backend: &backend,
-            engine_version: self.engine.version.to_string(),
-            secret_names: &secrets.names,
-        }
-        .parts();
+        let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
         let meta = PlanMeta {
             run_id: self.run_id.clone(),
             env: self.env().to_string(),
