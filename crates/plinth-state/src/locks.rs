@@ -105,7 +105,7 @@ impl Store {
         self.ensure_instance(id).await?;
         // A few rounds cover the lock being released between our insert and our read.
         for _ in 0..5 {
-            let mut tx = self.pool.begin().await?;
+            let (_gate, mut tx) = self.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO locks (instance, lock_id, info, holder, created_ms) \
                  VALUES ($1, $2, $3, $4, $5) ON CONFLICT (instance) DO NOTHING",
@@ -209,7 +209,7 @@ impl Store {
         actor: &Actor,
         outcome: UnlockOutcome,
     ) -> Result<(), StateError> {
-        let mut tx = self.pool.begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM locks WHERE instance = $1 AND lock_id = $2")
             .bind(id.key())
             .bind(lock_id)

@@ -113,7 +113,7 @@ impl Store {
         getrandom::fill(&mut raw)
             .map_err(|e| StateError::Internal(format!("no randomness available: {e}")))?;
         let secret = format!("{TOKEN_PREFIX}{}", hex::encode(raw));
-        let mut tx = self.pool.begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO tokens (name, hash, scope, created_ms) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (name) DO NOTHING",
@@ -178,7 +178,7 @@ impl Store {
 
     /// Deletes a token; it stops working at once, on every replica.
     pub async fn revoke_token(&self, name: &str) -> Result<(), StateError> {
-        let mut tx = self.pool.begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let deleted = sqlx::query("DELETE FROM tokens WHERE name = $1")
             .bind(name)
             .execute(&mut *tx)

@@ -230,7 +230,7 @@ impl Store {
                 StateHeader::Opaque => (None, None),
             };
             let now = now_ms();
-            let mut tx = self.pool.begin().await?;
+            let (_gate, mut tx) = self.begin_write().await?;
             let inserted = sqlx::query(
                 "INSERT INTO versions (instance, version, serial, lineage, opaque, size, md5, sha256, \
                  sealed, body, created_ms, created_by, note) \
@@ -427,7 +427,7 @@ impl Store {
     ) -> Result<(), StateError> {
         actor.require(Scope::Write, "deleting state")?;
         self.check_write_lock(id, lock_id).await?;
-        let mut tx = self.pool.begin().await?;
+        let (_gate, mut tx) = self.begin_write().await?;
         let cleared = sqlx::query(
             "UPDATE instances SET current_version = 0, updated_ms = $2 \
              WHERE id = $1 AND current_version <> 0 \
