@@ -166,3 +166,83 @@ fn saved_plan_of_another_environment_or_unknown_run_is_a_usage_error() {
     );
     assert!(state_snapshot(&fx).is_empty());
 }
+
+/// A `terraform_data` stand-in for a database: replaced when `generation` changes.
+const DATABASE_TF: &str = r#"variable "generation" {
+  type    = string
+  default = "1"
+}
+
+resource "terraform_data" "db" {
+  input            = { resource_type = "aws_db_instance", generation = var.generation }
+  triggers_replace = [var.generation]
+}
+
+output "generation" {
+  value = terraform_data.db.output.generation
+}
+"#;
+
+/// Replacing a stateful resource in a protected environment needs `--approve-destructive`,
+/// for `apply --auto-approve` and for saved plans alike; elsewhere it does not.
+#[test]
+fn destructive_change_in_a_protected_environment_needs_approval() {
+    let fx = support::Fixture::new();
+    fx.write("plinth.hcl", PROJECT)
+        .write("db/stack.hcl", "stack {}\n")
+        .write("db/main.tf", DATABASE_TF);
+    run_json(&fx, &["apply", "prod", "--auto-approve"], 0);
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write("db/env/prod.tfvars", "generation = \"2\"\n")
+        .write("db/env/dev.tfvars", "generation = \"2\"\n");
+
+    // dev is not protected: the replacement applies.
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    assert_eq!(output(&fx, "dev", "db", "generation"), "2");
+
+    let before = state_snapshot(&fx);
+    let doc = run_json(&fx, &["apply", "prod", "--auto-approve"], 3);
+    let db = instance(&doc, "db");
+    assert_eq!(db["status"], "blocked");
+    assert_eq!(
+        (db["add"].as_u64(), db["destroy"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let why = db["reason"].as_str().unwrap();
+    assert!(
+        why.contains("--approve-destructive") && why.contains("terraform_data.db"),
+        "{why}"
+    );
+    assert_eq!(state_snapshot(&fx), before, "nothing was applied");
+
+    let plan = run_json(&fx, &["plan", "prod"], 0);
+    assert!(
+        instance(&plan, "db")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("needs --approve-destructive"),
+        "{plan}"
+    );
+    let out = run(&fx, &["apply", "prod", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--approve-destructive"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(state_snapshot(&fx), before, "refused before touching state");
+
+    let applied = run_json(
+        &fx,
+        &[
+            "apply",
+            "prod",
+            "--plan",
+            &run_id(&plan),
+            "--approve-destructive",
+        ],
+        0,
+    );
+    assert_eq!(instance(&applied, "db")["status"], "succeeded");
+    assert_eq!(output(&fx, "prod", "db", "generation"), "2");
+}
