@@ -280,8 +280,10 @@ def overlay(root: Path) -> int:
             elif kind == 1:
                 blocks.append(SG_OPEN_SSH.replace('"service"', '"bastion"').replace("-service", "-bastion"))
         text = module_call(stack_dir, root) + "\n" + "\n".join(blocks)
-        if index % 4 == 0:
-            text += UNPINNED_MODULE if broken and (index // 50) % 3 == 2 else REGISTRY_MODULE
+        if broken and (index // 50) % 3 == 2:
+            text += UNPINNED_MODULE
+        elif index % 4 == 0:
+            text += REGISTRY_MODULE
         (stack_dir / "resources.tf").write_text(text)
         (stack_dir / "versions.tf").write_text(VERSIONS_TF)
         readme = stack_dir / "README.md"

@@ -57,9 +57,18 @@ impl SourceUnit {
         if text.starts_with('\u{feff}') {
             text.drain(..3);
         }
-        let (body, parse_error) = match hcl_edit::parser::parse_body(&text) {
-            Ok(body) => (Some(body), None),
-            Err(e) => (None, Some((e.location().offset(), e.message().to_owned()))),
+        // plinth's own .hcl files were parsed (and their errors reported) when the project
+        // loaded; they are parsed again only when a suppression needs their structure.
+        let needed = kind != FileKind::Hcl || text.contains("plinth:ignore");
+        let parsed = if needed {
+            Some(hcl_edit::parser::parse_body(&text))
+        } else {
+            None
+        };
+        let (body, parse_error) = match parsed {
+            None => (None, None),
+            Some(Ok(body)) => (Some(body), None),
+            Some(Err(e)) => (None, Some((e.location().offset(), e.message().to_owned()))),
         };
         SourceUnit {
             source: SourceFile::new(display, text),

@@ -1,8 +1,8 @@
 //! The scan: load every stack and local module once, run the rules in parallel, apply
 //! suppressions and severities, and collect findings in a stable order.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use plinth_diag::{Diagnostic, Severity};
@@ -107,60 +107,77 @@ struct Job<'a> {
     engine: Option<&'a EngineOutcome>,
 }
 
-struct JobResult {
+struct JobResult<'a> {
     findings: Vec<Finding>,
+    /// Local modules this module calls: (dir, stack, environments) for the next wave.
+    calls: Vec<(PathBuf, &'a str, Vec<String>)>,
     files: usize,
     suppressed: usize,
 }
 
 /// Runs every static rule (and maps engine results) over the targets.
-pub fn check(req: &CheckRequest<'_>) -> Report {
+pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
     let engine: HashMap<&str, &EngineOutcome> =
         req.engine.iter().map(|o| (o.stack.as_str(), o)).collect();
-    let mut jobs: Vec<Job<'_>> = req
+    let stack_jobs: Vec<Job<'a>> = req
         .targets
         .iter()
         .map(|t| Job {
-            dir: t.dir.clone(),
+            dir: normalize(&t.dir),
             stack: &t.id,
             is_stack: true,
             environments: t.environments.clone(),
             engine: engine.get(t.id.as_str()).copied(),
         })
         .collect();
-    let stack_dirs: Vec<PathBuf> = req.targets.iter().map(|t| t.dir.clone()).collect();
-    // A module shared by several stacks is checked once, under the first stack (in id
-    // order) that calls it, with the strictest severities of all its callers.
-    let mut modules: BTreeMap<PathBuf, usize> = BTreeMap::new();
-    let mut order: Vec<&CheckTarget> = req.targets.iter().collect();
-    order.sort_by(|a, b| a.id.cmp(&b.id));
-    for target in order {
-        for module in &target.modules {
-            if stack_dirs.contains(module) {
+    let mut scanned: HashSet<PathBuf> = stack_jobs.iter().map(|j| j.dir.clone()).collect();
+    // Local modules are found while scanning (the module blocks are parsed anyway), plus
+    // any the caller listed. A module shared by several callers is checked once, under the
+    // first stack (in id order) that reaches it, with the strictest severities of them all.
+    let mut calls: Vec<(PathBuf, &'a str, Vec<String>)> = req
+        .targets
+        .iter()
+        .flat_map(|t| {
+            t.modules
+                .iter()
+                .map(move |m| (normalize(m), t.id.as_str(), t.environments.clone()))
+        })
+        .collect();
+    let mut results: Vec<JobResult<'a>> =
+        stack_jobs.par_iter().map(|job| run_job(req, job)).collect();
+    loop {
+        for r in &mut results {
+            calls.append(&mut r.calls);
+        }
+        let mut wave: HashMap<PathBuf, Job<'a>> = HashMap::new();
+        for (dir, stack, envs) in calls.drain(..) {
+            if scanned.contains(&dir) {
                 continue;
             }
-            match modules.get(module) {
-                Some(&i) => {
-                    for env in &target.environments {
-                        if !jobs[i].environments.contains(env) {
-                            jobs[i].environments.push(env.clone());
-                        }
-                    }
-                }
-                None => {
-                    modules.insert(module.clone(), jobs.len());
-                    jobs.push(Job {
-                        dir: module.clone(),
-                        stack: &target.id,
-                        is_stack: false,
-                        environments: target.environments.clone(),
-                        engine: None,
-                    });
+            let job = wave.entry(dir.clone()).or_insert_with(|| Job {
+                dir,
+                stack,
+                is_stack: false,
+                environments: Vec::new(),
+                engine: None,
+            });
+            if stack < job.stack {
+                job.stack = stack;
+            }
+            for env in envs {
+                if !job.environments.contains(&env) {
+                    job.environments.push(env);
                 }
             }
         }
+        if wave.is_empty() {
+            break;
+        }
+        let jobs: Vec<Job<'a>> = wave.into_values().collect();
+        scanned.extend(jobs.iter().map(|j| j.dir.clone()));
+        let more: Vec<JobResult<'a>> = jobs.par_iter().map(|job| run_job(req, job)).collect();
+        results.extend(more);
     }
-    let results: Vec<JobResult> = jobs.par_iter().map(|job| run_job(req, job)).collect();
     let mut report = Report {
         stacks: req.targets.len(),
         ..Report::default()
@@ -264,7 +281,7 @@ fn tfvars_below(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>) {
     }
 }
 
-fn run_job(req: &CheckRequest<'_>, job: &Job<'_>) -> JobResult {
+fn run_job<'a>(req: &CheckRequest<'_>, job: &Job<'a>) -> JobResult<'a> {
     let mut files = Vec::new();
     let mut has_readme = false;
     module_files(&job.dir, job.is_stack, &mut files, &mut has_readme);
@@ -301,12 +318,56 @@ fn run_job(req: &CheckRequest<'_>, job: &Job<'_>) -> JobResult {
     if let Some(outcome) = job.engine {
         engine_hits(req, job, outcome, &units, &mut hits);
     }
+    let calls = local_calls(&job.dir, &module)
+        .into_iter()
+        .map(|dir| (dir, job.stack, job.environments.clone()))
+        .collect();
     let (findings, suppressed) = finalize(req, job.stack, &job.environments, &units, hits);
     JobResult {
         findings,
+        calls,
         files: units.len(),
         suppressed,
     }
+}
+
+/// Directories of the local modules (`./…`, `../…` sources) a module calls.
+fn local_calls(dir: &Path, module: &ModuleModel) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for unit in &module.tf {
+        for call in unit.blocks("module") {
+            if let Some(source) = call
+                .body
+                .get_attribute("source")
+                .and_then(|a| a.value.as_str())
+                && (source.starts_with("./") || source.starts_with("../"))
+            {
+                let dir = normalize(&dir.join(source));
+                if !out.contains(&dir) {
+                    out.push(dir);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Resolves `.` and `..` lexically, so that two spellings of a module directory compare
+/// equal without a syscall per path (symlinks are not followed, like terraform).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 fn engine_hits(
