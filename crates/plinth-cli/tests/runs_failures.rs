@@ -82,6 +82,14 @@ fn a_failure_skips_its_dependents_and_independent_branches_finish() {
     let log = std::fs::read_to_string(log).unwrap();
     assert!(log.contains("provisioning failed on purpose"), "{log}");
 
+    // The run history has the same outcome per instance.
+    let out = run(&fx, &["runs", doc["run_id"].as_str().unwrap(), "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let recorded = report(&out);
+    assert_eq!(recorded["run"]["status"], "failed");
+    assert_eq!(recorded["run"]["action"], "apply");
+    assert_eq!(statuses(&recorded), statuses(&doc));
+
     // The human summary names the failure and the skip too.
     let out = run(&fx, &["apply", "dev", "--auto-approve"]);
     assert_eq!(code(&out), 1);
