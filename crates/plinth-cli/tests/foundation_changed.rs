@@ -368,6 +368,19 @@ fn ignored_files_do_not_count() {
 }
 
 #[test]
+fn engine_caches_do_not_count_even_when_not_ignored() {
+    let f = repo();
+    f.write(".gitignore", "");
+    f.commit_all("stop ignoring");
+    f.write("services/api/.terraform/terraform.tfstate", "{}\n")
+        .write("services/worker/.plinth/work/plan.bin", "x");
+    assert_eq!(ls(&f, &["--changed=HEAD"]), Vec::<String>::new());
+    // The lock file next to the code is code.
+    f.write("services/api/.terraform.lock.hcl", "# providers\n");
+    assert_eq!(ls(&f, &["--changed=HEAD"]), API_EVERYWHERE);
+}
+
+#[test]
 fn on_the_default_branch_only_uncommitted_work_counts() {
     let f = repo();
     f.git(&["checkout", "-q", "main"]);

@@ -13,6 +13,7 @@ use plinth_diag::Diagnostic;
 use serde_json::{Value, json};
 
 use crate::Project;
+use crate::discovery::SKIPPED;
 
 /// What changed since a base revision.
 #[derive(Debug, Clone, Default)]
@@ -91,11 +92,16 @@ impl Project {
         let project_file = self.root.join(PROJECT_FILE);
 
         for file in &changes.files {
-            let rel_display = file
-                .strip_prefix(&self.root)
-                .unwrap_or(file)
-                .display()
-                .to_string();
+            let rel = file.strip_prefix(&self.root).unwrap_or(file);
+            // Engine caches and plinth's work area are never code, even when a repository
+            // forgot to ignore them (discovery skips them for the same reason).
+            if rel
+                .components()
+                .any(|c| SKIPPED.iter().any(|s| c.as_os_str() == *s))
+            {
+                continue;
+            }
+            let rel_display = rel.display().to_string();
             if *file == project_file {
                 self.project_file_changes(changes.base_config.as_ref(), &mut out);
                 continue;

@@ -7,7 +7,7 @@ use ignore::{WalkBuilder, WalkState};
 use plinth_config::STACK_FILE;
 
 /// Directories never searched: engine caches and plinth's own work area.
-const SKIPPED: [&str; 3] = [".terraform", ".plinth", ".git"];
+pub(crate) const SKIPPED: [&str; 3] = [".terraform", ".plinth", ".git"];
 
 /// Every directory under `root` that holds a `stack.hcl`, in no particular order.
 ///
