@@ -359,37 +359,15 @@ fn plan_detailed_exitcode_reports_changes() {
 #[test]
 fn upstream_outputs_are_read_from_state_without_spawning_the_engine() {
     let fx = two_stack_project();
-    let real = std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .map(|d| d.join("terraform"))
-        .find(|p| p.is_file())
-        .expect("terraform on PATH");
-    fx.write(
-        "bin/terraform",
-        &format!(
-            "#!/bin/sh\necho \"$1\" >> \"$(dirname \"$0\")/calls.log\"\nexec '{}' \"$@\"\n",
-            real.display()
-        ),
-    );
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let shim = fx.root().join("bin/terraform");
-        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    fx.write(
-        "plinth.hcl",
-        &PROJECT.replace(
-            "engine         = \"terraform\"",
-            "engine = \"bin/terraform\"",
-        ),
-    );
+    wrap_engine(&fx, PROJECT);
 
     run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
     assert_eq!(
         output(&fx, "dev", "app", "seen"),
         "net-dev|dev-region|vars-dev/small"
     );
-    let calls = std::fs::read_to_string(fx.root().join("bin/calls.log")).unwrap();
-    let mut calls: Vec<&str> = calls.lines().collect();
+    let calls = engine_calls(&fx);
+    let mut calls: Vec<&str> = calls.iter().map(|c| c.2.as_str()).collect();
     calls.sort();
     assert_eq!(
         calls,

@@ -175,3 +175,54 @@ fn a_second_process_on_the_same_environment_stops_naming_the_holder() {
     );
     assert_eq!(lock_holder(&fx, "dev"), None, "released after the runs");
 }
+
+/// Four independent stacks: `-j 1` never has two engine processes at once; with `-j 4`
+/// the four must run together (each waits for all four markers, at most 60 s).
+#[test]
+fn jobs_bound_how_many_instances_run_at_once() {
+    let stack_tf = |name: &str| {
+        format!(
+            r#"resource "terraform_data" "r" {{
+  input = "{name}"
+
+  provisioner "local-exec" {{
+    command = "touch ../{name}.started; i=0; while [ \"$(ls .. | grep -c '[.]started$')\" -lt ${{var.together}} ]; do i=$((i+1)); [ $i -gt 1200 ] && exit 1; sleep 0.05; done"
+  }}
+}}
+
+variable "together" {{
+  type = number
+}}
+"#
+        )
+    };
+    let project = |together: u32| {
+        let fx = Fixture::new();
+        for name in ["w1", "w2", "w3", "w4"] {
+            fx.write(&format!("{name}/stack.hcl"), "stack {}\n")
+                .write(&format!("{name}/main.tf"), &stack_tf(name))
+                .write(
+                    &format!("{name}/env/dev.tfvars"),
+                    &format!("together = {together}\n"),
+                );
+        }
+        wrap_engine(&fx, PROJECT);
+        fx
+    };
+
+    let serial = project(1);
+    let doc = run_json(&serial, &["apply", "dev", "--auto-approve", "-j", "1"], 0);
+    assert_eq!(doc["instances"].as_array().unwrap().len(), 4);
+    let calls = engine_calls(&serial);
+    assert_eq!(
+        calls.len(),
+        1 + 4 * 4,
+        "version, then init/plan/show/apply each"
+    );
+    assert_eq!(max_overlap(&calls), 1, "-j 1 runs one engine at a time");
+
+    let parallel = project(4);
+    let doc = run_json(&parallel, &["apply", "dev", "--auto-approve", "-j", "4"], 0);
+    assert_eq!(doc["status"], "succeeded", "the four instances met");
+    assert!(max_overlap(&engine_calls(&parallel)) <= 4);
+}

@@ -277,3 +277,62 @@ pub fn poll<T>(what: &str, limit: Duration, mut check: impl FnMut() -> Option<T>
 pub fn finish(child: Child) -> Output {
     child.wait_with_output().expect("wait for plinth")
 }
+
+/// Puts a wrapper of the real terraform at `bin/terraform` in the fixture and makes
+/// `plinth.hcl` (which must be `PROJECT`-based) use it: each engine process appends
+/// `START END SUBCOMMAND` (seconds) to `bin/calls.log`.
+pub fn wrap_engine(fx: &Fixture, project: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let real = std::env::split_paths(&std::env::var_os("PATH").expect("PATH is set"))
+        .map(|d| d.join("terraform"))
+        .find(|p| p.is_file())
+        .expect("terraform on PATH");
+    fx.write(
+        "bin/terraform",
+        &format!(
+            "#!/usr/bin/env bash\nstart=$EPOCHREALTIME\n'{}' \"$@\"\nrc=$?\n\
+             echo \"$start $EPOCHREALTIME ${{1:-}}\" >> \"$(dirname \"$0\")/calls.log\"\nexit $rc\n",
+            real.display()
+        ),
+    );
+    let shim = fx.root().join("bin/terraform");
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755))
+        .expect("make the wrapper executable");
+    fx.write(
+        "plinth.hcl",
+        &project.replace(
+            "engine         = \"terraform\"",
+            "engine         = \"bin/terraform\"",
+        ),
+    );
+}
+
+/// The engine processes the wrapper saw: `(start, end, subcommand)`.
+pub fn engine_calls(fx: &Fixture) -> Vec<(f64, f64, String)> {
+    std::fs::read_to_string(fx.root().join("bin/calls.log"))
+        .expect("the engine wrapper ran")
+        .lines()
+        .map(|l| {
+            let mut f = l.split_whitespace();
+            let mut time = || f.next().expect("a time").parse::<f64>().expect("seconds");
+            let (s, e) = (time(), time());
+            (s, e, f.next().unwrap_or_default().to_string())
+        })
+        .collect()
+}
+
+/// The most engine processes that were running at the same moment.
+pub fn max_overlap(calls: &[(f64, f64, String)]) -> usize {
+    let mut edges: Vec<(f64, i32)> = calls
+        .iter()
+        .flat_map(|(s, e, _)| [(*s, 1), (*e, -1)])
+        .collect();
+    // Ends sort before starts at the same instant: back-to-back processes do not overlap.
+    edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let (mut now, mut max) = (0i32, 0i32);
+    for (_, d) in edges {
+        now += d;
+        max = max.max(now);
+    }
+    max as usize
+}
