@@ -51,6 +51,20 @@ impl SourceUnit {
         Ok(Self::from_text(display, text, kind))
     }
 
+    /// Reads and parses `path`; a file that cannot be read (not UTF-8, permissions) becomes
+    /// an empty unit whose error is reported instead of being skipped silently.
+    pub fn load_or_report(path: &Path, display: String, kind: FileKind) -> SourceUnit {
+        match Self::load(path, display.clone(), kind) {
+            Ok(unit) => unit,
+            Err(e) => SourceUnit {
+                source: SourceFile::new(display, String::new()),
+                kind,
+                body: None,
+                parse_error: Some((0, format!("cannot read the file: {e}"))),
+            },
+        }
+    }
+
     /// Parses text already in memory.
     pub fn from_text(display: String, mut text: String, kind: FileKind) -> SourceUnit {
         // hcl-edit rejects a leading BOM that Go HCL (and so terraform) accepts.

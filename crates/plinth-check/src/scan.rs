@@ -289,8 +289,13 @@ fn run_job<'a>(req: &CheckRequest<'_>, job: &Job<'a>) -> JobResult<'a> {
     let units: Vec<Arc<SourceUnit>> = files
         .iter()
         .filter(|(_, kind)| job.is_stack || *kind == FileKind::Tf)
-        .filter_map(|(path, kind)| SourceUnit::load(path, display(req.root, path), *kind).ok())
-        .map(Arc::new)
+        .map(|(path, kind)| {
+            Arc::new(SourceUnit::load_or_report(
+                path,
+                display(req.root, path),
+                *kind,
+            ))
+        })
         .collect();
     let mut hits = Vec::new();
     for unit in &units {

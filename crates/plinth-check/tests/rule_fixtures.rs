@@ -125,3 +125,23 @@ fn security_group_rules_name_the_exposed_ports() {
 fn iam_wildcards_are_found_in_all_three_spellings() {
     assert_eq!(count(&check_dir(&fixture("SAF011", "bad")), "SAF011"), 3);
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("s");
+    std::fs::create_dir(&stack).unwrap();
+    std::fs::write(stack.join("main.tf"), b"locals {\n  x = \"\xff\xfe\"\n}\n").unwrap();
+    let report = check_dir(&stack);
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.rule.id == "FMT007")
+        .expect("FMT007");
+    assert!(
+        f.diagnostic.message.contains("cannot read the file"),
+        "{}",
+        f.diagnostic.message
+    );
+    assert_eq!(f.diagnostic.location().unwrap().0, "s/main.tf");
+}

@@ -57,10 +57,12 @@ impl Hit {
 pub fn check_file(unit: &SourceUnit, out: &mut Vec<Hit>) {
     if let Some((offset, message)) = &unit.parse_error {
         let end = (*offset + 1).min(unit.source.text().len());
-        out.push(
-            Hit::new("FMT007", unit, *offset..end.max(*offset), "here")
-                .message(format!("file is not valid HCL: {message}")),
-        );
+        let message = if message.starts_with("cannot read") {
+            message.clone()
+        } else {
+            format!("file is not valid HCL: {message}")
+        };
+        out.push(Hit::new("FMT007", unit, *offset..end.max(*offset), "here").message(message));
     }
     secrets::plaintext(unit, out);
 }
