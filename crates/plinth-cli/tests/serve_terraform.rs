@@ -337,7 +337,72 @@ fn state_is_encrypted_at_rest(db: Db) {
     }
 }
 
+fn state_commands_report_locks_with_exit_codes(db: Db) {
+    let admin = db.token("admin", "admin");
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&stack.apply("one"), "apply one");
+    assert_ok(&stack.apply("two"), "apply two");
+    let lock = br#"{"ID":"held-by-test","Operation":"OperationTypeApply","Who":"ops@host","Created":"2026-11-22T00:00:00Z"}"#;
+    let (status, _) = server.http(
+        Some(&token),
+        "LOCK",
+        &server.state_url("dev", STACK),
+        lock.to_vec(),
+        &[],
+    );
+    assert_eq!(status, 200);
+    let plinth_state = |token: &str, args: &[&str]| {
+        std::process::Command::new(PLINTH)
+            .arg("state")
+            .args(args)
+            .args(["--project", PROJECT, "--server", &server.url])
+            .env("PLINTH_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    // Rolling back a locked instance is blocked (exit 3) and says who holds it.
+    let blocked = plinth_state(&admin, &["rollback", &format!("dev/{STACK}"), "1"]);
+    assert_eq!(blocked.status.code(), Some(3), "{}", text(&blocked));
+    assert!(text(&blocked).contains("ops@host"), "{}", text(&blocked));
+    let locks = plinth_state(&token, &["locks", "--json"]);
+    assert_ok(&locks, "state locks");
+    let doc: serde_json::Value = serde_json::from_slice(&locks.stdout).unwrap();
+    assert_eq!(doc["locks"][0]["id"], "held-by-test");
+    assert_eq!(doc["locks"][0]["token"], "ci");
+    // Force-unlock through the API needs admin scope.
+    let refused = plinth_state(&token, &["unlock", &format!("dev/{STACK}")]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let stale = plinth_state(
+        &admin,
+        &["unlock", &format!("dev/{STACK}"), "--id", "other"],
+    );
+    assert_eq!(stale.status.code(), Some(3), "{}", text(&stale));
+    assert_ok(
+        &plinth_state(
+            &admin,
+            &["unlock", &format!("dev/{STACK}"), "--id", "held-by-test"],
+        ),
+        "unlock",
+    );
+    assert_ok(
+        &plinth_state(&admin, &["rollback", &format!("dev/{STACK}"), "1"]),
+        "rollback",
+    );
+    assert_eq!(stack.output_value(), "one");
+    // An unknown instance is a clear failure, not an empty table.
+    let missing = plinth_state(&token, &["versions", "dev/nowhere"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing).contains("no state is stored"),
+        "{}",
+        text(&missing)
+    );
+}
+
 on_sqlite_and_postgres!(
+    state_commands_report_locks_with_exit_codes,
     init_apply_plan_destroy,
     concurrent_applies_and_lock_timeout,
     stale_serial_and_foreign_lineage_rejected,
