@@ -6,7 +6,8 @@
 # with hyperfine on a warm cache, and prints a table with each command's ratio
 # to cat and the targets (under 1 s each, within 3x of cat).
 #
-# Usage: bench/discovery/run.sh [STACKS]   (default 5000; env SEED=42)
+# Usage: bench/discovery/run.sh [STACKS]   (default 5000; env SEED=42,
+#        PLINTH=path to measure an existing binary instead of building)
 # The repository is generated once into bench/out/ and reused.
 set -euo pipefail
 
@@ -27,8 +28,11 @@ if ! command -v hyperfine >/dev/null; then
   fi
 fi
 
-cargo build --release --locked -p plinth-cli
-plinth="$root/target/release/plinth"
+# PLINTH=path/to/plinth measures that binary instead of building one.
+if [[ -z "${PLINTH:-}" ]]; then
+  cargo build --release --locked -p plinth-cli
+fi
+plinth="${PLINTH:-$root/target/release/plinth}"
 
 # Generation takes seconds; the marker makes an interrupted run regenerate.
 if [[ ! -f "$repo.generated" ]]; then
