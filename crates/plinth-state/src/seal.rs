@@ -155,6 +155,29 @@ mod tests {
     }
 
     #[test]
+    fn key_files_hold_raw_bytes_or_base64() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw.key");
+        std::fs::write(&raw, [5u8; 32]).unwrap();
+        let text = dir.path().join("text.key");
+        std::fs::write(&text, format!("{}\n", STANDARD.encode([5u8; 32]))).unwrap();
+        let mut data = b"state".to_vec();
+        Sealer::from_file(&raw)
+            .unwrap()
+            .seal(b"r", &mut data)
+            .unwrap();
+        Sealer::from_file(&text)
+            .unwrap()
+            .open(b"r", &mut data)
+            .unwrap();
+        assert_eq!(data, b"state");
+        let short = dir.path().join("short.key");
+        std::fs::write(&short, "c2hvcnQ=").unwrap();
+        assert!(Sealer::from_file(&short).is_err());
+        assert!(Sealer::from_file(&dir.path().join("missing.key")).is_err());
+    }
+
+    #[test]
     fn keys_of_the_wrong_length_are_refused() {
         assert!(Sealer::from_base64("c2hvcnQ=").is_err());
         assert!(Sealer::from_base64("not base64!").is_err());

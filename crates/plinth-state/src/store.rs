@@ -161,7 +161,12 @@ impl Store {
                         .await?
                         .is_some();
                 if plaintext_exists {
-                    warn_plaintext_versions();
+                    // Rows carry a `sealed` flag, so versions written under
+                    // --insecure-no-encryption stay readable; new writes are sealed.
+                    tracing::warn!(
+                        "this database holds state stored without encryption; new versions \
+                         will be encrypted, old ones stay as they are until pruned"
+                    );
                 }
                 let mut value = KEY_CHECK_PLAINTEXT.to_vec();
                 self.sealer.seal(KEY_CHECK_ROW.as_bytes(), &mut value)?;
@@ -209,15 +214,6 @@ impl Store {
         .await?;
         Ok(())
     }
-}
-
-/// Plaintext versions written under `--insecure-no-encryption` stay readable after a key is
-/// introduced (rows carry a `sealed` flag); new writes are sealed. Nothing to do but proceed.
-fn warn_plaintext_versions() {
-    eprintln!(
-        "warning: this database holds state stored without encryption; \
-         new versions will be encrypted, old ones stay as they are until pruned"
-    );
 }
 
 fn gate_for(kind: DbKind) -> Option<Arc<tokio::sync::Mutex<()>>> {
