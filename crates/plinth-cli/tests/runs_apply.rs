@@ -74,8 +74,6 @@ inputs = {
 
 /// A second run with nothing changed skips `init` (it still plans).
 #[test]
-#[ignore = "plinth-project StackCode::read counts the generated plinth_backend_override.tf \
-            in init_key, so the run after the first re-inits; unignore with that fix"]
 fn unchanged_rerun_skips_init() {
     let fx = two_stack_project();
     let first = run_json(&fx, &["apply", "dev", "--auto-approve"], 0);

@@ -19,8 +19,11 @@ pub struct BackendSetup {
     pub kind: &'static str,
     /// `key=value` pairs passed as `-backend-config`.
     pub settings: Vec<(String, String)>,
-    /// Extra process environment (credentials, workspace).
+    /// Extra process environment (credentials).
     pub env: Vec<(String, String)>,
+    /// The workspace holding the instance's state, selected (created if missing) after
+    /// `init`; the selection lives in the instance's own `TF_DATA_DIR`.
+    pub workspace: Option<String>,
 }
 
 /// Values the `state` block's templates were evaluated to, for one instance.
@@ -49,6 +52,7 @@ impl BackendSetup {
     pub fn new(state: &ResolvedState<'_>) -> BackendSetup {
         let mut settings = state.config.clone();
         let mut env = Vec::new();
+        let mut workspace = None;
         let kind = match state.backend {
             Backend::Local => {
                 settings.push(("path".into(), state.local_path.display().to_string()));
@@ -90,8 +94,10 @@ impl BackendSetup {
                 "azurerm"
             }
             Backend::Pg => {
-                // The pg backend keys states by workspace name within one schema.
-                env.push(("TF_WORKSPACE".into(), state.key.replace('/', "__")));
+                // The pg backend keys states by workspace name within one schema. Not
+                // through TF_WORKSPACE: with it, `init` refuses a workspace that does not
+                // exist yet as soon as another one does.
+                workspace = Some(state.key.replace('/', "__"));
                 "pg"
             }
             Backend::Http => "http",
@@ -100,6 +106,7 @@ impl BackendSetup {
             kind,
             settings,
             env,
+            workspace,
         }
     }
 
@@ -162,6 +169,9 @@ mod tests {
                 .init_args()
                 .contains(&"-backend-config=lock_method=LOCK".to_string())
         );
+        let pg = BackendSetup::new(&resolved(Backend::Pg));
+        assert_eq!(pg.workspace.as_deref(), Some("atropos__dev__infra__net"));
+        assert!(pg.env.is_empty(), "no TF_WORKSPACE: {:?}", pg.env);
         let local = BackendSetup::new(&resolved(Backend::Local));
         assert!(local.override_file().contains("backend \"local\" {}"));
     }

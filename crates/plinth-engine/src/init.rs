@@ -48,6 +48,10 @@ pub async fn ensure_init(
         h.update([0]);
     }
     h.update(inputs.code_key);
+    if let Some(ws) = &setup.workspace {
+        h.update(b"workspace\0");
+        h.update(ws);
+    }
     let fingerprint = hex::encode(h.finalize());
     let fp_file = inv.data_dir.join(FINGERPRINT_FILE);
     let initialised = inv.data_dir.join("terraform.tfstate").is_file();
@@ -77,9 +81,31 @@ pub async fn ensure_init(
             log: log.display().to_string(),
         });
     }
+    if let Some(ws) = &setup.workspace {
+        select_workspace(inv, ws, log).await.inspect_err(|_| {
+            let _ = std::fs::remove_file(&fp_file);
+        })?;
+    }
     std::fs::write(&fp_file, &fingerprint)
         .map_err(|e| EngineError::Io(fp_file.display().to_string(), e))?;
     Ok(InitOutcome::Ran)
+}
+
+/// Selects workspace `name`, creating it when missing (`workspace select -or-create` would do
+/// both but needs Terraform 1.4).
+async fn select_workspace(inv: &Invocation, name: &str, log: &Path) -> Result<(), EngineError> {
+    if inv.run(&["workspace", "select", name], log).await?.code == 0 {
+        return Ok(());
+    }
+    let exit = inv.run(&["workspace", "new", name], log).await?;
+    if exit.code != 0 {
+        return Err(EngineError::Failed {
+            command: format!("workspace new {name}"),
+            code: exit.code,
+            log: log.display().to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// Writes the backend override file unless it already has this content. The content is the

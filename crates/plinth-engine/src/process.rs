@@ -44,6 +44,8 @@ impl Invocation {
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .env("CHECKPOINT_DISABLE", "1")
+            // A workspace selected in the user's shell would point every instance at it.
+            .env_remove("TF_WORKSPACE")
             .stdin(Stdio::null())
             .kill_on_drop(true);
         for (k, v) in &self.env {

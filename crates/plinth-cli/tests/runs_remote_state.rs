@@ -1,0 +1,84 @@
+//! Runs on a remote state backend: `state { backend = "pg" }` on a private PostgreSQL, with
+//! the real terraform. Each instance gets its own state (a workspace named after its key),
+//! and dependents read upstream outputs with one `state pull` per upstream.
+
+mod runs_support;
+mod support;
+
+use plinth_state::test_support::TempPostgres;
+use runs_support::*;
+use support::{Fixture, code, stderr};
+
+fn pg_project(conn: &str) -> Fixture {
+    let fx = two_stack_project();
+    let project = format!(
+        "{PROJECT}\nstate {{\n  backend = \"pg\"\n  config  = {{ conn_str = \"{conn}?sslmode=disable\" }}\n}}\n"
+    );
+    wrap_engine(&fx, &project);
+    fx
+}
+
+#[test]
+fn pg_backend_keeps_one_state_per_instance_and_wires_outputs() {
+    let pg = TempPostgres::start();
+    let conn = pg.create_database("tfstate");
+    let fx = pg_project(&conn);
+
+    let dev = run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    assert_eq!(dev["status"], "succeeded");
+    run_json(&fx, &["apply", "prod", "--auto-approve"], 0);
+    assert!(
+        state_snapshot(&fx).is_empty(),
+        "no local state with a remote backend"
+    );
+
+    // One workspace per instance in the database.
+    let dump = String::from_utf8_lossy(&pg.dump("tfstate")).into_owned();
+    for ws in [
+        "runs__dev__foundation",
+        "runs__dev__app",
+        "runs__prod__foundation",
+        "runs__prod__app",
+    ] {
+        assert!(dump.contains(ws), "workspace {ws} in:\n{dump}");
+    }
+
+    // A re-plan: nothing to change, init skipped, and each state pulled once in the run
+    // (the foundation's serves both its own plan and app's inputs); never `output`.
+    let before = engine_calls(&fx).len();
+    let again = run_json(&fx, &["plan", "dev"], 0);
+    assert!(
+        statuses(&again).iter().all(|(_, s)| s == "unchanged"),
+        "{again}"
+    );
+    let mut calls: Vec<String> = engine_calls(&fx)[before..]
+        .iter()
+        .map(|c| c.2.clone())
+        .collect();
+    calls.sort();
+    assert_eq!(calls, ["plan", "plan", "state", "state", "version"]);
+
+    // A saved plan whose upstream moved on is refused against the remote state too.
+    fx.write("app/env/dev.tfvars", "size = \"medium\"\n");
+    let plan = run_json(&fx, &["plan", "dev", "--stack", "app"], 0);
+    fx.write("foundation/env/dev.tfvars", "tier = \"file-dev\"\n");
+    run_json(
+        &fx,
+        &["apply", "dev", "--stack", "foundation", "--auto-approve"],
+        0,
+    );
+    let out = run(
+        &fx,
+        &["apply", "dev", "--plan", plan["run_id"].as_str().unwrap()],
+    );
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    assert!(stderr(&out).contains("upstream state"), "{}", stderr(&out));
+
+    let out = run(&fx, &["output", "prod", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        outputs["app"]["seen"], "net-prod|prod-region|vars-prod/none",
+        "{outputs}"
+    );
+}
