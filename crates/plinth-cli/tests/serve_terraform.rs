@@ -318,6 +318,19 @@ fn server_killed_mid_apply(db: Db) {
     assert_eq!(stack.output_value(), "two");
 }
 
+/// The zstd frame magic as it appears at rest: raw bytes in SQLite, hex in a PostgreSQL dump.
+/// Bodies that were only compressed would show it; sealed bodies start with a random nonce.
+fn zstd_magic_at_rest(db: &Db) -> Vec<u8> {
+    match db.pg {
+        Some(_) => b"28b52ffd".to_vec(),
+        None => vec![0x28, 0xB5, 0x2F, 0xFD],
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 fn state_is_encrypted_at_rest(db: Db) {
     let token = db.token("ci", "write");
     let server = Server::start(&db);
@@ -330,11 +343,32 @@ fn state_is_encrypted_at_rest(db: Db) {
     assert!(raw.len() > 1000, "the database dump has content");
     for secret in [needle.as_bytes(), b"terraform_data", b"\"lineage\""] {
         assert!(
-            !raw.windows(secret.len()).any(|w| w == secret),
+            !contains(&raw, secret),
             "{} found in the database",
             String::from_utf8_lossy(secret)
         );
     }
+    assert!(
+        !contains(&raw, &zstd_magic_at_rest(&db)),
+        "an unsealed body is stored"
+    );
+}
+
+/// The control for the test above: without a key the same check does find bodies.
+fn plaintext_mode_is_detectable(db: Db) {
+    let token = db.token("ci", "write");
+    let mut server = Server::start_plaintext(&db);
+    let stack = Stack::init(&server, "dev", STACK, &token);
+    assert_ok(&stack.apply("visible"), "apply");
+    server.kill();
+    assert!(contains(&db.raw_bytes(), &zstd_magic_at_rest(&db)));
+    // A database holding plaintext versions can later be given a key; old versions stay
+    // readable and new ones are sealed.
+    let server = Server::start(&db);
+    stack.reinit(&server, "dev", STACK, &token);
+    assert_eq!(stack.output_value(), "visible");
+    assert_ok(&stack.apply("sealed"), "apply with a key");
+    assert_eq!(stack.output_value(), "sealed");
 }
 
 fn state_commands_report_locks_with_exit_codes(db: Db) {
@@ -409,4 +443,5 @@ on_sqlite_and_postgres!(
     rollback_then_apply,
     server_killed_mid_apply,
     state_is_encrypted_at_rest,
+    plaintext_mode_is_detectable,
 );

@@ -85,12 +85,25 @@ impl Server {
         Self::start_with(db, &[])
     }
 
+    /// Starts a server without encryption at rest (`--insecure-no-encryption`, no key).
+    pub fn start_plaintext(db: &Db) -> Server {
+        Self::spawn(db, &["--insecure-no-encryption"], None)
+    }
+
     /// Starts the real binary on a free port and waits for its "listening on" line.
     pub fn start_with(db: &Db, extra: &[&str]) -> Server {
-        let mut child = Command::new(PLINTH)
+        Self::spawn(db, extra, Some(STATE_KEY))
+    }
+
+    fn spawn(db: &Db, extra: &[&str], key: Option<&str>) -> Server {
+        let mut cmd = Command::new(PLINTH);
+        cmd.env_remove("PLINTH_STATE_KEY");
+        if let Some(key) = key {
+            cmd.env("PLINTH_STATE_KEY", key);
+        }
+        let mut child = cmd
             .args(["serve", "--listen", "127.0.0.1:0", "--db", &db.url])
             .args(extra)
-            .env("PLINTH_STATE_KEY", STATE_KEY)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
