@@ -82,3 +82,55 @@ fn pg_backend_keeps_one_state_per_instance_and_wires_outputs() {
         "{outputs}"
     );
 }
+
+/// A `key` that does not tell instances apart is refused before any engine runs.
+#[test]
+fn a_state_key_shared_by_instances_is_a_configuration_error() {
+    let fx = two_stack_project();
+    let with_key = |key: &str| {
+        format!(
+            "{PROJECT}\nstate {{\n  backend = \"pg\"\n  key     = \"{key}\"\n  config  = {{ conn_str = \"postgres://127.0.0.1:9/none\" }}\n}}\n"
+        )
+    };
+    for (key, needs, who) in [
+        (
+            "${project}/${env.name}",
+            "`${stack.id}`",
+            "the stacks of an environment",
+        ),
+        (
+            "${project}/${stack.id}",
+            "`${env.name}`",
+            "the environments of a stack",
+        ),
+        (
+            "${project}",
+            "`${env.name}` and `${stack.id}`",
+            "every instance of every environment",
+        ),
+    ] {
+        fx.write("plinth.hcl", &with_key(key));
+        let out = run(&fx, &["apply", "dev", "--auto-approve"]);
+        assert_eq!(code(&out), 64, "{key}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("gives {who} one shared state"))
+                && err.contains(&format!("use {needs}"))
+                && err.contains("plinth.hcl:"),
+            "{key}: {err}"
+        );
+    }
+    assert!(!fx.root().join(".plinth/work").exists(), "no engine ran");
+
+    // Distinct per instance through the backend config instead of the key: accepted (the
+    // run then fails on the unreachable database, not on the preflight).
+    fx.write(
+        "plinth.hcl",
+        &format!(
+            "{PROJECT}\nstate {{\n  backend = \"pg\"\n  key     = \"all\"\n  config  = {{ conn_str = \"postgres://127.0.0.1:9/${{env.name}}\", schema_name = \"s_${{stack.id}}\" }}\n}}\n"
+        ),
+    );
+    let out = run(&fx, &["plan", "dev", "--stack", "foundation", "--json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert_eq!(report(&out)["instances"][0]["status"], "failed");
+}

@@ -143,7 +143,7 @@ impl RunContext {
             .unwrap_or_else(default_parallelism)
             .max(1);
         let layout = Layout::new(&project.root);
-        Ok(RunContext {
+        let ctx = RunContext {
             environment,
             graph,
             selected,
@@ -156,7 +156,9 @@ impl RunContext {
             events,
             run_id,
             project,
-        })
+        };
+        ctx.check_state_isolation()?;
+        Ok(ctx)
     }
 
     /// Environment name.

@@ -8,6 +8,7 @@ mod fingerprint;
 mod history;
 mod inputs;
 mod instance;
+mod isolation;
 mod outputs;
 mod report;
 mod run_id;

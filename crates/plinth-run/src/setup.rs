@@ -47,10 +47,15 @@ impl RunContext {
 
     /// The backend set-up of an instance, from the `state` block.
     pub fn backend(&self, stack: &str) -> Result<BackendSetup, String> {
+        self.backend_in(self.env(), stack)
+    }
+
+    /// The backend set-up `stack` would have in environment `env`.
+    pub fn backend_in(&self, env: &str, stack: &str) -> Result<BackendSetup, String> {
         let state = &self.project.config.state;
         let scope = InstanceScope {
             project: self.project.config.project(),
-            env: self.env(),
+            env,
             stack,
         };
         let text = |v: Value| match v {
@@ -85,14 +90,14 @@ impl RunContext {
             ),
             None => None,
         };
-        let local_path = self.layout.local_state(self.env(), stack);
+        let local_path = self.layout.local_state(env, stack);
         Ok(BackendSetup::new(&ResolvedState {
             backend: state.backend,
             key,
             config,
             url,
             project: self.project.config.project(),
-            env: self.env(),
+            env,
             stack,
             local_path: &local_path,
         }))
