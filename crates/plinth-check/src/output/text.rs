@@ -1,12 +1,21 @@
 //! Human output: every finding rendered rustc-style, then the summary line.
 
+use rayon::prelude::*;
+
 use crate::scan::Report;
 
 /// Renders all findings and the summary line; ANSI colour when `color`.
 pub fn render(report: &Report, color: bool) -> String {
-    let mut out = String::new();
-    for finding in &report.findings {
-        out.push_str(&plinth_diag::render(&finding.diagnostic, color));
+    // Rendering thousands of snippets is the slowest part of the output; it is per finding,
+    // so it parallelises like the scan.
+    let rendered: Vec<String> = report
+        .findings
+        .par_iter()
+        .map(|finding| plinth_diag::render(&finding.diagnostic, color))
+        .collect();
+    let mut out = String::with_capacity(rendered.iter().map(|r| r.len() + 1).sum::<usize>() + 128);
+    for text in rendered {
+        out.push_str(&text);
         out.push('\n');
     }
     out.push_str("check: ");
