@@ -435,7 +435,81 @@ fn state_commands_report_locks_with_exit_codes(db: Db) {
     );
 }
 
+/// The whole loop: `state { backend = "plinth" }` in the example project makes `plinth apply`
+/// keep every instance's state on the server, dependencies reading their upstream through it.
+fn plinth_apply_keeps_every_instance_on_the_server(db: Db) {
+    let token = db.token("ci", "write");
+    let server = Server::start(&db);
+    let project = tempfile::tempdir().unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
+    let copied = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(format!("{examples}/."))
+        .arg(project.path())
+        .status()
+        .unwrap();
+    assert!(copied.success());
+    let _ = std::fs::remove_dir_all(project.path().join(".plinth"));
+    let hcl = project.path().join("plinth.hcl");
+    let config = std::fs::read_to_string(&hcl).unwrap();
+    let local = "state {\n  backend = \"local\"\n}";
+    assert!(
+        config.contains(local),
+        "the example's state block changed; update this test"
+    );
+    let remote = format!(
+        "state {{\n  backend = \"plinth\"\n  url     = \"{}\"\n}}",
+        server.url
+    );
+    std::fs::write(&hcl, config.replace(local, &remote)).unwrap();
+
+    let plinth = |args: &[&str]| {
+        std::process::Command::new(PLINTH)
+            .arg("-C")
+            .arg(project.path())
+            .args(args)
+            .env("PLINTH_TOKEN", &token)
+            .env("PLINTH_SERVER", &server.url)
+            .output()
+            .unwrap()
+    };
+    assert_ok(
+        &plinth(&["apply", "dev", "--auto-approve"]),
+        "plinth apply dev",
+    );
+    let (_, listed) = server.api(&token, "GET", "/v1/locks");
+    assert_eq!(
+        listed["locks"].as_array().unwrap().len(),
+        0,
+        "every lock released"
+    );
+    for stack in ["infra/plumbing/network", "services/edge-api", "envs/dev"] {
+        let (status, doc) = server.api(
+            &token,
+            "GET",
+            &format!("/v1/versions/{PROJECT}/dev/{stack}"),
+        );
+        assert_eq!(status, 200, "{stack}: {doc}");
+        assert_eq!(doc["versions"].as_array().unwrap().len(), 1, "{stack}");
+        assert_eq!(doc["versions"][0]["created_by"], "ci");
+    }
+    // Nothing left locally: the state lives on the server only.
+    assert!(!project.path().join(".plinth/state").exists());
+    // The project name comes from plinth.hcl when --project is not given.
+    let versions = plinth(&["state", "versions", "dev/infra/plumbing/network"]);
+    assert_ok(&versions, "plinth state versions");
+    assert!(text(&versions).contains(" ci "), "{}", text(&versions));
+    let plan = plinth(&["plan", "dev", "--detailed-exitcode"]);
+    assert_eq!(
+        plan.status.code(),
+        Some(0),
+        "no changes after apply: {}",
+        text(&plan)
+    );
+}
+
 on_sqlite_and_postgres!(
+    plinth_apply_keeps_every_instance_on_the_server,
     state_commands_report_locks_with_exit_codes,
     init_apply_plan_destroy,
     concurrent_applies_and_lock_timeout,
