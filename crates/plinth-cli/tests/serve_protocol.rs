@@ -479,7 +479,56 @@ fn large_states_round_trip(db: Db) {
     );
 }
 
+fn retention_flags_never_drop_the_current_version(db: Db) {
+    let token = db.token("ci", "write");
+    let admin = db.token("admin", "admin");
+    let server = Server::start_with(&db, &["--keep-versions", "2"]);
+    let url = server.state_url("dev", STACK);
+    for serial in 1..=5 {
+        let (status, _) = server.http(Some(&token), "POST", &url, state("L", serial, "v"), &[]);
+        assert_eq!(status, 200);
+    }
+    let (_, doc) = server.api(
+        &token,
+        "GET",
+        &format!("/v1/versions/{PROJECT}/dev/{STACK}"),
+    );
+    let kept: Vec<i64> = doc["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["version"].as_i64().unwrap())
+        .collect();
+    assert_eq!(kept, [5, 4]);
+    assert_eq!(doc["versions"][0]["current"], true);
+    // A pruned version cannot be rolled back to; a kept one can, and becomes current.
+    let rollback = format!("{}/v1/rollback/{PROJECT}/dev/{STACK}", server.url);
+    let (status, _) = server.http(
+        Some(&admin),
+        "POST",
+        &rollback,
+        br#"{"version":1}"#.to_vec(),
+        &[],
+    );
+    assert_eq!(status, 404);
+    let (status, _) = server.http(
+        Some(&admin),
+        "POST",
+        &rollback,
+        br#"{"version":4}"#.to_vec(),
+        &[],
+    );
+    assert_eq!(status, 200);
+    let (_, body) = server.http(Some(&token), "GET", &url, vec![], &[]);
+    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        doc["serial"], 6,
+        "the rolled-back state gets the next serial"
+    );
+}
+
 on_sqlite_and_postgres!(
+    retention_flags_never_drop_the_current_version,
     bad_input_gets_a_clear_4xx_and_loses_nothing,
     protocol_codes_match_the_http_backend,
     large_states_round_trip,
