@@ -426,6 +426,18 @@ fn protocol_codes_match_the_http_backend(db: Db) {
     let (status, body) = server.http(None, "GET", &format!("{}/healthz", server.url), vec![], &[]);
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert!(server.counter("LOCK", 409) >= 1);
+    assert_eq!(
+        server
+            .http(Some(&writer), "LOCK", &url, lock_info("D"), &[])
+            .0,
+        200
+    );
+    let (_, metrics) = server.http(None, "GET", &format!("{}/metrics", server.url), vec![], &[]);
+    let metrics = String::from_utf8(metrics).unwrap();
+    assert!(
+        metrics.lines().any(|l| l == "plinth_locks_held 1"),
+        "{metrics}"
+    );
 }
 
 fn large_states_round_trip(db: Db) {

@@ -241,6 +241,14 @@ impl Store {
         row.as_ref().map(LockHolder::from_row).transpose()
     }
 
+    /// How many locks are held (for `/metrics`, without loading them).
+    pub async fn count_locks(&self) -> Result<i64, StateError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM locks")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
     /// Every held lock, optionally of one project, oldest first.
     pub async fn list_locks(&self, project: Option<&str>) -> Result<Vec<LockHolder>, StateError> {
         let rows = match project {
