@@ -134,3 +134,29 @@ fn a_state_key_shared_by_instances_is_a_configuration_error() {
     assert_eq!(code(&out), 1, "{}", stderr(&out));
     assert_eq!(report(&out)["instances"][0]["status"], "failed");
 }
+
+/// Independent stacks initialise their workspaces at the same time on a fresh database.
+#[test]
+fn pg_backend_independent_stacks_start_together_on_a_fresh_database() {
+    let pg = TempPostgres::start();
+    let conn = pg.create_database("fresh");
+    let fx = Fixture::new();
+    for name in ["a", "b", "c", "d"] {
+        fx.write(&format!("{name}/stack.hcl"), "stack {}\n").write(
+            &format!("{name}/main.tf"),
+            &format!("resource \"terraform_data\" \"r\" {{\n  input = \"{name}\"\n}}\n"),
+        );
+    }
+    fx.write(
+        "plinth.hcl",
+        &format!(
+            "{PROJECT}\nstate {{\n  backend = \"pg\"\n  config  = {{ conn_str = \"{conn}?sslmode=disable\" }}\n}}\n"
+        ),
+    );
+    let doc = run_json(&fx, &["apply", "dev", "--auto-approve", "-j", "4"], 0);
+    assert_eq!(doc["status"], "succeeded", "{doc}");
+    let dump = String::from_utf8_lossy(&pg.dump("fresh")).into_owned();
+    for name in ["a", "b", "c", "d"] {
+        assert!(dump.contains(&format!("runs__dev__{name}")), "{dump}");
+    }
+}

@@ -24,6 +24,9 @@ pub struct BackendSetup {
     /// The workspace holding the instance's state, selected (created if missing) after
     /// `init`; the selection lives in the instance's own `TF_DATA_DIR`.
     pub workspace: Option<String>,
+    /// Whether `init` must not overlap another instance's `init`: the pg backend creates its
+    /// schema and table with `CREATE … IF NOT EXISTS`, which fails when two run at once.
+    pub serial_init: bool,
 }
 
 /// Values the `state` block's templates were evaluated to, for one instance.
@@ -53,6 +56,7 @@ impl BackendSetup {
         let mut settings = state.config.clone();
         let mut env = Vec::new();
         let mut workspace = None;
+        let mut serial_init = false;
         let kind = match state.backend {
             Backend::Local => {
                 settings.push(("path".into(), state.local_path.display().to_string()));
@@ -98,6 +102,7 @@ impl BackendSetup {
                 // through TF_WORKSPACE: with it, `init` refuses a workspace that does not
                 // exist yet as soon as another one does.
                 workspace = Some(state.key.replace('/', "__"));
+                serial_init = true;
                 "pg"
             }
             Backend::Http => "http",
@@ -107,6 +112,7 @@ impl BackendSetup {
             settings,
             env,
             workspace,
+            serial_init,
         }
     }
 
@@ -172,6 +178,7 @@ mod tests {
         let pg = BackendSetup::new(&resolved(Backend::Pg));
         assert_eq!(pg.workspace.as_deref(), Some("atropos__dev__infra__net"));
         assert!(pg.env.is_empty(), "no TF_WORKSPACE: {:?}", pg.env);
+        assert!(pg.serial_init && !s3.serial_init);
         let local = BackendSetup::new(&resolved(Backend::Local));
         assert!(local.override_file().contains("backend \"local\" {}"));
     }

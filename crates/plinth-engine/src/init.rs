@@ -1,5 +1,5 @@
 //! `init`, skipped when nothing it depends on changed, serialised on the shared plugin cache
-//! when it may install providers.
+//! when it may install providers or its backend cannot set up concurrently.
 
 use std::path::Path;
 
@@ -63,8 +63,9 @@ pub async fn ensure_init(
     std::fs::create_dir_all(&inv.plugin_cache)
         .map_err(|e| EngineError::Io(inv.plugin_cache.display().to_string(), e))?;
     // Terraform's plugin cache is not safe for concurrent installs; hold a file lock (shared by
-    // every plinth process on this cache) while an init that may install providers runs.
-    let _guard = if inputs.needs_providers {
+    // every plinth process on this cache) while an init that may install providers runs, or
+    // one whose backend set-up races with another's.
+    let _guard = if inputs.needs_providers || setup.serial_init {
         Some(lock_file(cache_lock).await?)
     } else {
         None
