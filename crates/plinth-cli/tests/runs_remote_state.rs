@@ -3,6 +3,7 @@
 //! and dependents read upstream outputs with one `state pull` per upstream.
 
 mod runs_support;
+mod serve_support;
 mod support;
 
 use plinth_state::test_support::TempPostgres;
@@ -159,4 +160,44 @@ fn pg_backend_independent_stacks_start_together_on_a_fresh_database() {
     for name in ["a", "b", "c", "d"] {
         assert!(dump.contains(&format!("runs__dev__{name}")), "{dump}");
     }
+}
+
+/// `backend = "plinth"`: every instance's state on a real `plinth serve` (SQLite), with the
+/// token from `PLINTH_TOKEN`; dependents get upstream outputs through `state pull`.
+#[test]
+fn plinth_backend_stores_each_instance_on_the_server() {
+    let db = serve_support::Db::sqlite();
+    let server = serve_support::Server::start(&db);
+    let token = db.token("ci", "write");
+    let fx = two_stack_project();
+    fx.write(
+        "plinth.hcl",
+        &format!(
+            "{PROJECT}\nstate {{\n  backend = \"plinth\"\n  url     = \"{}\"\n}}\n",
+            server.url
+        ),
+    );
+
+    let out = plinth_cmd(&fx, &["apply", "dev", "--auto-approve", "--json"])
+        .env("PLINTH_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}\n{}", stderr(&out), server.log());
+    assert_eq!(report(&out)["status"], "succeeded");
+    assert!(state_snapshot(&fx).is_empty(), "no local state");
+
+    let out = plinth_cmd(&fx, &["output", "dev", "--format", "json"])
+        .env("PLINTH_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let outputs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outputs["app"]["seen"], "net-dev|dev-region|vars-dev/small");
+
+    // Without the token the server refuses, and the run says so.
+    let out = run(&fx, &["plan", "prod", "--json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = report(&out);
+    assert_eq!(instance(&doc, "foundation")["status"], "failed");
+    assert_eq!(instance(&doc, "app")["status"], "skipped");
 }
