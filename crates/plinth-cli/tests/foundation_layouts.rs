@@ -496,3 +496,19 @@ fn dot_slash_dependencies_are_relative_to_the_stack_directory() {
         })
     );
 }
+
+#[test]
+fn dash_c_accepts_a_path_relative_to_the_working_directory() {
+    let f = services_layout();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_plinth"))
+        .current_dir(f.root().join("services"))
+        .args(["-C", "../services/billing/env", "ls", "dev", "--json"])
+        .output()
+        .expect("run plinth");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        instance_ids(&doc),
+        ["dev/services/billing", "dev/services/edge-api"]
+    );
+}

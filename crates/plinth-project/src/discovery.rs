@@ -9,10 +9,14 @@ use plinth_config::STACK_FILE;
 /// Directories never searched: engine caches and plinth's own work area.
 pub(crate) const SKIPPED: [&str; 3] = [".terraform", ".plinth", ".git"];
 
-/// Every directory under `root` that holds a `stack.hcl`, in no particular order.
+/// Calls `visit` with every directory under `root` that holds a `stack.hcl` and returns what
+/// it returned, in no particular order.
 ///
 /// The walk is parallel and honours `.gitignore` (also outside a git checkout) and `.ignore`.
-pub fn find_stack_dirs(root: &Path) -> Vec<PathBuf> {
+/// `visit` runs on the walker's threads as directories are found: reading and parsing while
+/// the walk goes on kept both cores busy, where a walk first and a parse after left them
+/// half idle during the walk.
+pub fn visit_stack_dirs<T: Send>(root: &Path, visit: impl Fn(PathBuf) -> T + Sync) -> Vec<T> {
     let found = Mutex::new(Vec::new());
     WalkBuilder::new(root)
         .hidden(false)
@@ -24,16 +28,18 @@ pub fn find_stack_dirs(root: &Path) -> Vec<PathBuf> {
         .build_parallel()
         .run(|| {
             let found = &found;
+            let visit = &visit;
             Box::new(move |entry| {
                 if let Ok(entry) = entry
                     && entry.file_name() == STACK_FILE
                     && entry.file_type().is_some_and(|t| t.is_file())
                     && let Some(dir) = entry.path().parent()
                 {
+                    let result = visit(dir.to_path_buf());
                     found
                         .lock()
                         .expect("no panics while holding the lock")
-                        .push(dir.to_path_buf());
+                        .push(result);
                 }
                 WalkState::Continue
             })

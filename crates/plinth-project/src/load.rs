@@ -5,9 +5,8 @@ use std::path::{Component, Path, PathBuf};
 
 use plinth_config::{PROJECT_FILE, ProjectConfig, STACK_FILE, Spanned, StackConfig, did_you_mean};
 use plinth_diag::Diagnostic;
-use rayon::prelude::*;
 
-use crate::discovery::find_stack_dirs;
+use crate::discovery::visit_stack_dirs;
 use crate::stack::Stack;
 
 /// A loaded, validated project.
@@ -44,22 +43,23 @@ impl Project {
             .unwrap_or("project");
         let config = ProjectConfig::parse(PROJECT_FILE, &text, default_name);
 
-        let mut dirs = find_stack_dirs(&root);
-        dirs.sort();
-        let parsed: Vec<Result<(String, PathBuf, StackConfig), Vec<Diagnostic>>> = dirs
-            .into_par_iter()
-            .map(|dir| {
-                let id = stack_id(&root, &dir);
-                let display = if id == "." {
-                    STACK_FILE.to_string()
-                } else {
-                    format!("{id}/{STACK_FILE}")
-                };
-                let text = std::fs::read_to_string(dir.join(STACK_FILE))
-                    .map_err(|e| vec![Diagnostic::error(format!("cannot read {display}: {e}"))])?;
-                StackConfig::parse(&display, &text).map(|cfg| (id, dir, cfg))
-            })
-            .collect();
+        type Parsed = (PathBuf, Result<(String, StackConfig), Vec<Diagnostic>>);
+        let mut parsed: Vec<Parsed> = visit_stack_dirs(&root, |dir| {
+            let id = stack_id(&root, &dir);
+            let display = if id == "." {
+                STACK_FILE.to_string()
+            } else {
+                format!("{id}/{STACK_FILE}")
+            };
+            let result = match std::fs::read_to_string(dir.join(STACK_FILE)) {
+                Ok(text) => StackConfig::parse(&display, &text).map(|cfg| (id, cfg)),
+                Err(e) => Err(vec![Diagnostic::error(format!(
+                    "cannot read {display}: {e}"
+                ))]),
+            };
+            (dir, result)
+        });
+        parsed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
         let mut diags = Vec::new();
         let config = match config {
@@ -70,9 +70,9 @@ impl Project {
             }
         };
         let mut stacks = Vec::with_capacity(parsed.len());
-        for result in parsed {
+        for (dir, result) in parsed {
             match result {
-                Ok((id, dir, cfg)) => stacks.push(Stack {
+                Ok((id, cfg)) => stacks.push(Stack {
                     id,
                     dir,
                     config: cfg,
