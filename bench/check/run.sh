@@ -85,7 +85,9 @@ import json
 import sys
 
 plinth = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
-checkov = json.load(open(sys.argv[2]))
+# /usr/bin/time puts "Command exited with non-zero status 1" (checkov found problems)
+# before the JSON line.
+checkov = json.loads([l for l in open(sys.argv[2]) if l.startswith("{")][-1])
 stacks = int(sys.argv[4])
 try:
     report = json.load(open(sys.argv[3]))
