@@ -58,6 +58,21 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     if plan.status != RunStatus::Succeeded || !plan.has_changes() {
         return Ok(exit);
     }
+    // Saying yes could only be refused: a preview-only plan is never applied.
+    let previews: Vec<String> = plan
+        .instances
+        .iter()
+        .filter(|i| i.preview_only)
+        .map(|i| format!("{}/{}", plan.env, i.stack))
+        .collect();
+    if !previews.is_empty() {
+        return Err(Failure::blocked(format!(
+            "not asking: {} planned with mock outputs (preview only), so these plans cannot be \
+             applied; apply their upstream stacks first, or plan and apply along the graph with \
+             --auto-approve",
+            previews.join(", ")
+        )));
+    }
     match runner::confirm(
         &format!(
             "Apply these plans to `{}`? Only 'yes' will be accepted:",

@@ -24,8 +24,14 @@ pub async fn show(
     if tty && !quiet {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         let header = multi.add(ProgressBar::new(total as u64));
+        // indicatif styles by its own terminal detection; `--color never` must win.
+        let template = if color {
+            "{prefix:.bold} [{bar:24}] {pos}/{len} {msg}"
+        } else {
+            "{prefix} [{bar:24}] {pos}/{len} {msg}"
+        };
         header.set_style(
-            ProgressStyle::with_template("{prefix:.bold} [{bar:24}] {pos}/{len} {msg}")
+            ProgressStyle::with_template(template)
                 .expect("valid template")
                 .progress_chars("=> "),
         );
