@@ -518,3 +518,30 @@ fn a_file_of_a_nested_stack_belongs_to_the_innermost_stack_only() {
     f.write("net/main.tf", "# edited\n");
     assert_eq!(ls(&f, &["--changed"]), ["dev/net", "dev/net/peering"]);
 }
+
+#[test]
+fn in_a_clone_the_default_base_is_origins_default_branch() {
+    // CI checks out a branch of a clone whose default branch is not `main`, with no local
+    // copy of it: the base must come from `origin/HEAD`.
+    let f = Fixture::new();
+    f.write("upstream/plinth.hcl", PLINTH_HCL)
+        .write("upstream/net/stack.hcl", "stack {}\n")
+        .write(
+            "upstream/app/stack.hcl",
+            "stack {\n  environments = [\"prod\"]\n}\n",
+        );
+    f.git_in("upstream", &["init", "-q", "-b", "trunk"]);
+    f.git_in("upstream", &["add", "-A"]);
+    f.git_in("upstream", &["commit", "-q", "-m", "base"]);
+    f.git(&["clone", "-q", "upstream", "work"]);
+    f.git_in("work", &["checkout", "-q", "-b", "feature"]);
+    f.write("work/app/main.tf", "# new\n");
+    f.git_in("work", &["add", "-A"]);
+    f.git_in("work", &["commit", "-q", "-m", "app code"]);
+    f.git_in("work", &["branch", "-q", "-D", "trunk"]);
+
+    let out = f.plinth_in("work", &["ls", "--json", "--changed"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(instance_ids(&doc), ["prod/app"]);
+}

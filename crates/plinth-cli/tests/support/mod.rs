@@ -92,8 +92,13 @@ impl Fixture {
 
     /// Runs `git ARGS…` in the fixture with a fixed identity; panics on failure.
     pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(".", args)
+    }
+
+    /// Runs `git ARGS…` in the fixture's subdirectory `rel`; panics on failure.
+    pub fn git_in(&self, rel: &str, args: &[&str]) -> String {
         let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(&self.root).args([
+        cmd.arg("-C").arg(self.root.join(rel)).args([
             "-c",
             "user.name=Plinth Tests",
             "-c",
