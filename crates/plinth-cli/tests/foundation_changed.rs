@@ -545,3 +545,52 @@ fn in_a_clone_the_default_base_is_origins_default_branch() {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(instance_ids(&doc), ["prod/app"]);
 }
+
+#[test]
+fn var_files_outside_the_stack_select_each_reader_in_that_environment() {
+    let f = Fixture::new();
+    f.write(
+        "plinth.hcl",
+        &PLINTH_HCL.replace(
+            r#""${env.name}.tfvars"]"#,
+            r#""../../shared/${env.name}.tfvars"]"#,
+        ),
+    )
+    .write("svc/a/stack.hcl", "stack {}\n")
+    .write("svc/a/env/dev.tfvars", "size = 1\n")
+    .write("svc/b/stack.hcl", "stack {}\n")
+    .write(
+        "svc/c/stack.hcl",
+        "stack {\n  environments = [\"dev\"]\n}\n",
+    )
+    .write("shared/prod.tfvars", "size = 3\n")
+    .write(
+        "shared/README.md",
+        "per-environment settings of every service\n",
+    );
+    f.git_init();
+    f.commit_all("base");
+
+    // Read by every stack in prod; c has no prod instance.
+    f.write("shared/prod.tfvars", "size = 4\n");
+    assert_eq!(ls(&f, &["--changed"]), ["prod/svc/a", "prod/svc/b"]);
+    let doc = f.json(&["ls", "--json", "--changed"]);
+    assert_eq!(
+        doc["instances"][0]["reason"],
+        "var file shared/prod.tfvars changed"
+    );
+
+    // A new shared file for dev: every dev instance reads it.
+    f.write("shared/dev.tfvars", "size = 1\n");
+    assert_eq!(
+        ls(&f, &["dev", "--changed"]),
+        ["dev/svc/a", "dev/svc/b", "dev/svc/c"]
+    );
+
+    // The in-stack pattern still works next to it; other files in shared/ are nobody's.
+    f.git(&["checkout", "-q", "--", "shared"]);
+    f.remove("shared/dev.tfvars");
+    f.write("shared/README.md", "edited\n")
+        .write("svc/a/env/dev.tfvars", "size = 2\n");
+    assert_eq!(ls(&f, &["--changed"]), ["dev/svc/a"]);
+}

@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use plinth_config::{PROJECT_FILE, ProjectConfig, Scope};
+use plinth_config::{PROJECT_FILE, ProjectConfig};
 use plinth_diag::Diagnostic;
-use serde_json::{Value, json};
 
 use crate::Project;
 use crate::discovery::SKIPPED;
+use crate::var_files::VarFiles;
 
 /// What changed since a base revision.
 #[derive(Debug, Clone, Default)]
@@ -52,15 +52,6 @@ impl Affected {
     }
 }
 
-/// Evaluates `var_files` patterns for one environment.
-struct EnvScope<'a>(&'a str);
-
-impl Scope for EnvScope<'_> {
-    fn root(&self, name: &str) -> Option<Value> {
-        (name == "env").then(|| json!({ "name": self.0 }))
-    }
-}
-
 impl Project {
     /// The instances `changes` can affect, plus their dependents when `with_dependents`.
     pub fn affected(
@@ -70,24 +61,10 @@ impl Project {
     ) -> Result<Affected, Vec<Diagnostic>> {
         let mut out = Affected::default();
         let envs: Vec<&str> = self.config.environment_names().collect();
-        let var_files: Vec<(&str, Vec<String>)> = envs
-            .iter()
-            .map(|&env| {
-                let files = self
-                    .config
-                    .plinth
-                    .var_files
-                    .iter()
-                    .filter_map(|t| t.value.evaluate(&EnvScope(env)).ok())
-                    .filter_map(|v| v.as_str().map(|s| s.trim_start_matches("./").to_string()))
-                    .collect();
-                (env, files)
-            })
-            .collect();
-        let modules = if !changes.files.is_empty() {
-            self.local_modules()
+        let (modules, var_files) = if changes.files.is_empty() {
+            (Default::default(), None)
         } else {
-            Default::default()
+            (self.local_modules(), Some(VarFiles::new(self)))
         };
         let project_file = self.root.join(PROJECT_FILE);
 
@@ -106,32 +83,26 @@ impl Project {
                 self.project_file_changes(changes.base_config.as_ref(), &mut out);
                 continue;
             }
-            // The deepest stack directory containing the file owns it.
-            if let Some(stack) = self
+            // A var file affects the instances that read it, in their environments only
+            // (its own stack's, or several stacks' for a shared file outside them).
+            let readers = var_files.as_ref().map_or(&[][..], |v| v.readers(file));
+            for (env, i) in readers {
+                let stack = &self.stacks[*i];
+                if stack.in_env(env) {
+                    out.add(env, &stack.id, || format!("var file {rel_display} changed"));
+                }
+            }
+            // Any other file belongs to the deepest stack directory containing it.
+            if let Some((owner, stack)) = self
                 .stacks
                 .iter()
-                .filter(|s| file.starts_with(&s.dir))
-                .max_by_key(|s| s.dir.as_os_str().len())
+                .enumerate()
+                .filter(|(_, s)| file.starts_with(&s.dir))
+                .max_by_key(|(_, s)| s.dir.as_os_str().len())
+                && !readers.iter().any(|(_, i)| *i == owner)
             {
-                let rel = file
-                    .strip_prefix(&stack.dir)
-                    .map(path_to_slash)
-                    .unwrap_or_default();
-                let var_envs: Vec<&str> = var_files
-                    .iter()
-                    .filter(|(_, files)| files.contains(&rel))
-                    .map(|(env, _)| *env)
-                    .collect();
-                let instance_envs: Vec<&str> =
-                    envs.iter().copied().filter(|e| stack.in_env(e)).collect();
-                if var_envs.is_empty() {
-                    for env in instance_envs {
-                        out.add(env, &stack.id, || format!("{rel_display} changed"));
-                    }
-                } else {
-                    for env in var_envs.into_iter().filter(|e| stack.in_env(e)) {
-                        out.add(env, &stack.id, || format!("var file {rel_display} changed"));
-                    }
+                for env in envs.iter().filter(|e| stack.in_env(e)) {
+                    out.add(env, &stack.id, || format!("{rel_display} changed"));
                 }
             }
             for stack in &self.stacks {

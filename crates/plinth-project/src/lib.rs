@@ -12,6 +12,7 @@ mod modules;
 mod root;
 mod selection;
 mod stack;
+mod var_files;
 
 pub use changes::{Affected, ChangeSet};
 pub use code::{GENERATED_OVERRIDE, StackCode};

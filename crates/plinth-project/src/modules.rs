@@ -91,7 +91,7 @@ fn module_sources(text: &str) -> Vec<String> {
 }
 
 /// Lexically removes `.` and `..` (the module may not exist yet, so no canonicalize).
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {
