@@ -1,7 +1,8 @@
 //! Change detection: which instances a set of changed files can affect.
 //!
-//! Rules (most specific first): a per-environment var file affects only that environment's
-//! instance of its stack; any other file of a stack affects all its instances; a file in a
+//! Rules (most specific first): a per-environment var file affects, in that environment only,
+//! the instances that read it (its own stack's, or every stack's for a shared `../` file); any
+//! other file of a stack affects all its instances; a file in a
 //! local module affects every stack that calls it; an `environment` block of `plinth.hcl`
 //! affects that environment's instances, and the rest of `plinth.hcl` affects everything.
 
