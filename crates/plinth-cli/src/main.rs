@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::context::{Context, GlobalArgs};
+use crate::context::{ColorChoice, Context, GlobalArgs};
 use crate::exit::Exit;
 
 /// plinth: plan and apply a repository's stacks across its environments.
@@ -46,7 +46,14 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
         Err(failure) => {
-            let mut stderr = anstream::stderr();
+            // Honour --color for the error prefix too; anstream alone would only look at the
+            // terminal and the environment.
+            let choice = match cli.global.color {
+                ColorChoice::Always => anstream::ColorChoice::Always,
+                ColorChoice::Never => anstream::ColorChoice::Never,
+                ColorChoice::Auto => anstream::ColorChoice::Auto,
+            };
+            let mut stderr = anstream::AutoStream::new(std::io::stderr(), choice);
             match &failure.rendered {
                 Some(text) => {
                     let _ = write!(stderr, "{text}");

@@ -369,9 +369,8 @@ fn upstream_outputs_are_read_from_state_without_spawning_the_engine() {
     calls.sort();
     assert_eq!(
         calls,
-        [
-            "apply", "apply", "init", "init", "plan", "plan", "show", "show", "version"
-        ],
-        "one version check, then init, plan, show and apply per instance; no output or state pull"
+        ["apply", "apply", "init", "init", "version"],
+        "one version check, then init and apply (which plans) per instance of an unprotected \
+         environment; no output or state pull"
     );
 }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use plinth_check::plan_rules::{self, PlanContext};
-use plinth_engine::{BackendSetup, Invocation, PlanSummary, summarize};
+use plinth_engine::{BackendSetup, Invocation, PlanSummary, StateSnapshot, summarize};
 
 use crate::context::RunContext;
 use crate::events::{Event, Phase};
 use crate::fingerprint::{changed_parts, combine};
-use crate::inputs::InputError;
+use crate::inputs::{InputError, ResolvedInputs};
 use crate::report::{InstanceReport, InstanceStatus};
 use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
 
@@ -56,7 +56,14 @@ impl RunContext {
     pub async fn run_instance(self: Arc<Self>, stack: String, kind: PlanKind) -> InstanceReport {
         let started = Instant::now();
         let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
-        let report = match self.plan(&stack, kind, &files).await {
+        // Where no plan rule can block (unprotected environments), one `apply -auto-approve`
+        // plans and applies in a single engine process instead of plan, show and apply.
+        let direct = kind == PlanKind::Apply && !self.environment.protected;
+        let report = match if direct {
+            Err(self.apply_direct(&stack, &files).await)
+        } else {
+            self.plan(&stack, kind, &files).await
+        } {
             Err(report) => report,
             Ok(planned) if kind == PlanKind::Save => planned_report(&stack, &planned.meta),
             Ok(planned) => self.apply_now(&stack, planned, kind, &files).await,
@@ -148,12 +155,13 @@ impl RunContext {
         Ok(())
     }
 
-    async fn plan(
+    /// Resolves secrets, inputs and backend of an instance, initialises, and writes the generated var file.
+    async fn prepare_instance(
         &self,
         stack: &str,
         kind: PlanKind,
         files: &PlanFiles,
-    ) -> Result<Planned, InstanceReport> {
+    ) -> Result<Prepared, InstanceReport> {
         let failed = |why: String| InstanceReport::new(stack, InstanceStatus::Failed).because(why);
         let blocked =
             |why: String| InstanceReport::new(stack, InstanceStatus::Blocked).because(why);
@@ -189,11 +197,35 @@ impl RunContext {
         let var_file = inv.data_dir.join("plinth.tfvars.json");
         write_json(&var_file, &inputs.vars)
             .map_err(|e| failed(format!("{}: {e}", var_file.display())))?;
+        Ok(Prepared {
+            var_arg: format!("-var-file={}", var_file.display()),
+            inputs,
+            backend,
+            secret_names: secrets.names,
+            inv,
+            own,
+        })
+    }
 
+    async fn plan(
+        &self,
+        stack: &str,
+        kind: PlanKind,
+        files: &PlanFiles,
+    ) -> Result<Planned, InstanceReport> {
+        let failed = |why: String| InstanceReport::new(stack, InstanceStatus::Failed).because(why);
+        let Prepared {
+            var_arg,
+            inputs,
+            backend,
+            secret_names,
+            inv,
+            own,
+        } = self.prepare_instance(stack, kind, files).await?;
+        let log = files.log();
         self.phase(stack, Phase::Plan);
         let plan_path = files.plan();
         let out_arg = format!("-out={}", plan_path.display());
-        let var_arg = format!("-var-file={}", var_file.display());
         let mut args = vec![
             "plan",
             "-input=false",
@@ -221,7 +253,7 @@ impl RunContext {
                 )));
             }
         };
-        let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
+        let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secret_names);
         let meta = PlanMeta {
             run_id: self.run_id.clone(),
             env: self.env().to_string(),
@@ -302,6 +334,57 @@ impl RunContext {
             .await
     }
 
+    /// `apply --auto-approve` where no plan rule can block: one engine process plans and
+    /// applies; the counts come from its closing line.
+    async fn apply_direct(&self, stack: &str, files: &PlanFiles) -> InstanceReport {
+        let prepared = match self.prepare_instance(stack, PlanKind::Apply, files).await {
+            Ok(p) => p,
+            Err(report) => return report,
+        };
+        self.phase(stack, Phase::Apply);
+        let log = files.log();
+        let args = [
+            "apply",
+            "-input=false",
+            "-no-color",
+            "-lock-timeout=300s",
+            "-auto-approve",
+            prepared.var_arg.as_str(),
+        ];
+        let result = prepared.inv.run(&args, &log).await;
+        self.states.refresh(stack, self.read_state(stack).await);
+        let mut report = InstanceReport::new(stack, InstanceStatus::Succeeded);
+        match result {
+            Ok(exit) if exit.code == 0 => {
+                let text = std::fs::read_to_string(&log).unwrap_or_default();
+                match applied_counts(&text) {
+                    Some((add, change, destroy)) => {
+                        (report.add, report.change, report.destroy) = (add, change, destroy);
+                        if add + change + destroy == 0 {
+                            report.status = InstanceStatus::Unchanged;
+                        }
+                    }
+                    None => {
+                        report.reason =
+                            Some("applied; the engine printed no resource counts".into())
+                    }
+                }
+                report
+            }
+            Ok(exit) => {
+                report.status = InstanceStatus::Failed;
+                report.because(with_error_line(
+                    format!("apply failed (exit {})", exit.code),
+                    &log,
+                ))
+            }
+            Err(e) => {
+                report.status = InstanceStatus::Failed;
+                report.because(e.to_string())
+            }
+        }
+    }
+
     async fn apply_file(
         &self,
         stack: &str,
@@ -348,6 +431,30 @@ impl RunContext {
     }
 }
 
+/// What `prepare_instance` hands to planning or applying.
+struct Prepared {
+    var_arg: String,
+    inputs: ResolvedInputs,
+    backend: BackendSetup,
+    secret_names: Vec<String>,
+    inv: Invocation,
+    own: Option<StateSnapshot>,
+}
+
+/// `(added, changed, destroyed)` from the last `Apply complete! Resources: 1 added, 0 changed,
+/// 0 destroyed.` line Terraform and OpenTofu print.
+fn applied_counts(log: &str) -> Option<(u32, u32, u32)> {
+    let line = log
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("Apply complete! Resources: "))?;
+    let mut counts = line
+        .trim_end_matches('.')
+        .split(", ")
+        .map(|part| part.split_whitespace().next().and_then(|n| n.parse().ok()));
+    Some((counts.next()??, counts.next()??, counts.next()??))
+}
+
 fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {
     let status = if meta.summary.has_changes {
         InstanceStatus::Succeeded
@@ -388,5 +495,23 @@ fn with_error_line(message: String, log: &std::path::Path) -> String {
     match error {
         Some(e) => format!("{message}: {e}"),
         None => format!("{message}; see {}", log.display()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::applied_counts;
+
+    #[test]
+    fn reads_the_closing_line_of_an_apply() {
+        let log = "Plan: 2 to add, 1 to change, 0 to destroy.\nApply complete! Resources: 2 added, 1 changed, 0 destroyed.\n\nOutputs:\n";
+        assert_eq!(applied_counts(log), Some((2, 1, 0)));
+        assert_eq!(
+            applied_counts(
+                "No changes.\nApply complete! Resources: 0 added, 0 changed, 0 destroyed.\n"
+            ),
+            Some((0, 0, 0))
+        );
+        assert_eq!(applied_counts("Error: boom\n"), None);
     }
 }
