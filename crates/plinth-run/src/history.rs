@@ -185,7 +185,9 @@ impl History {
 
     /// The latest outcome of every instance that ever ran (skipped ones do not count), keyed
     /// by `(env, stack)`.
-    pub async fn latest(&self) -> Result<std::collections::HashMap<(String, String), LastRun>, String> {
+    pub async fn latest(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), LastRun>, String> {
         let rows = sqlx::query(
             "SELECT r.env, i.stack, r.action, i.status, r.run_id, r.started_at
              FROM run_instances i JOIN runs r ON r.run_id = i.run_id
