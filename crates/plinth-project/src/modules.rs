@@ -48,8 +48,11 @@ fn direct_calls(dir: &Path, cache: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>) -> Ve
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let path = entry.path();
+            // Most .tf files call no module: a substring test spares parsing them, which was
+            // nine tenths of `--changed` on the 5,000-stack benchmark.
             if path.extension().is_some_and(|e| e == "tf")
                 && let Ok(text) = std::fs::read_to_string(&path)
+                && text.contains("module")
             {
                 calls.extend(
                     module_sources(&text)
