@@ -246,3 +246,48 @@ fn destructive_change_in_a_protected_environment_needs_approval() {
     assert_eq!(instance(&applied, "db")["status"], "succeeded");
     assert_eq!(output(&fx, "prod", "db", "generation"), "2");
 }
+
+/// A plan run that changes an upstream says so on its dependents; applying it applies the
+/// upstream and then refuses the dependent, whose plan was made against the old state. The
+/// run is blocked (exit 3), not failed.
+#[test]
+fn dependents_of_a_changing_upstream_are_flagged_and_refused_after_it_applies() {
+    let fx = two_stack_project();
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write(
+        "foundation/stack.hcl",
+        &FOUNDATION_HCL.replace("net-${env.name}", "net2-${env.name}"),
+    );
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "foundation")["status"], "succeeded");
+    let note = instance(&plan, "app")["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        note.contains("foundation, which has pending changes"),
+        "the dependent's plan says it will go stale: {plan}"
+    );
+
+    let applied = run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 3);
+    assert_eq!(applied["status"], "blocked");
+    assert_eq!(instance(&applied, "foundation")["status"], "succeeded");
+    let app = instance(&applied, "app");
+    assert_eq!(app["status"], "blocked");
+    assert!(
+        app["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("upstream state changed"),
+        "{applied}"
+    );
+    assert_eq!(
+        output(&fx, "dev", "foundation", "vpc_id"),
+        "net2-dev|dev-region|vars-dev"
+    );
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net-dev|dev-region|vars-dev/small",
+        "the refused plan left the dependent as it was"
+    );
+}

@@ -54,6 +54,9 @@ pub struct RunContext {
     pub approve_destructive: bool,
     /// Upstream and own states read in this run.
     pub states: StateCache,
+    /// Stacks whose plan in this run has changes (a dependent's plan made against their
+    /// current state will be stale once they are applied).
+    pub pending: std::sync::Mutex<std::collections::BTreeSet<String>>,
     /// Progress events.
     pub events: UnboundedSender<Event>,
     /// This run's id.
@@ -153,6 +156,7 @@ impl RunContext {
             parallelism,
             approve_destructive: opts.approve_destructive,
             states: StateCache::default(),
+            pending: Default::default(),
             events,
             run_id,
             project,

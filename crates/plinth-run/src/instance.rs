@@ -264,7 +264,14 @@ impl RunContext {
             parts,
             summary,
             needs_approval,
+            pending_upstream: self.pending_upstream(stack),
         };
+        if meta.summary.has_changes {
+            self.pending
+                .lock()
+                .expect("no panics under this lock")
+                .insert(stack.to_string());
+        }
         write_json(&files.meta(), &meta)
             .map_err(|e| failed(format!("{}: {e}", files.meta().display())))?;
         Ok(Planned { meta, inv })
@@ -431,6 +438,19 @@ impl RunContext {
     }
 }
 
+impl RunContext {
+    /// The direct upstream stacks of `stack` whose plan in this run has changes.
+    fn pending_upstream(&self, stack: &str) -> Vec<String> {
+        let pending = self.pending.lock().expect("no panics under this lock");
+        let node = self.graph.node(stack).expect("graph stacks exist");
+        node.depends_on
+            .iter()
+            .filter(|up| pending.contains(*up))
+            .cloned()
+            .collect()
+    }
+}
+
 /// What `prepare_instance` hands to planning or applying.
 struct Prepared {
     var_arg: String,
@@ -471,6 +491,12 @@ fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {
         notes.push(format!(
             "preview only: mock outputs of {}",
             meta.mocked.join(", ")
+        ));
+    }
+    if !meta.pending_upstream.is_empty() && !meta.preview_only {
+        notes.push(format!(
+            "made against the current state of {}, which has pending changes: plan again after applying it",
+            meta.pending_upstream.join(", ")
         ));
     }
     if !meta.needs_approval.is_empty() {

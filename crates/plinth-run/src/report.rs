@@ -104,7 +104,7 @@ impl InstanceReport {
 pub enum RunStatus {
     /// Every instance succeeded or was unchanged.
     Succeeded,
-    /// Some instance failed.
+    /// Some instance failed, or instances were skipped after an interruption.
     Failed,
     /// Nothing failed, but something was blocked.
     Blocked,
@@ -139,16 +139,15 @@ pub struct RunReport {
 impl RunReport {
     /// Derives the overall status from the instances.
     pub fn status_of(instances: &[InstanceReport]) -> RunStatus {
-        if instances
-            .iter()
-            .any(|i| matches!(i.status, InstanceStatus::Failed | InstanceStatus::Skipped))
-        {
+        let any = |s: InstanceStatus| instances.iter().any(|i| i.status == s);
+        // Skipped instances stand behind a failed or blocked one, or an interruption: the run
+        // is as bad as their cause.
+        if any(InstanceStatus::Failed) {
             RunStatus::Failed
-        } else if instances
-            .iter()
-            .any(|i| i.status == InstanceStatus::Blocked)
-        {
+        } else if any(InstanceStatus::Blocked) {
             RunStatus::Blocked
+        } else if any(InstanceStatus::Skipped) {
+            RunStatus::Failed
         } else {
             RunStatus::Succeeded
         }

@@ -26,6 +26,10 @@ pub struct PlanMeta {
     pub summary: PlanSummary,
     /// Destructive changes of stateful resources that need `--approve-destructive`.
     pub needs_approval: Vec<String>,
+    /// Upstream stacks with pending changes in the same plan run: once they are applied, this
+    /// plan is stale and must be made again.
+    #[serde(default)]
+    pub pending_upstream: Vec<String>,
 }
 
 /// The record of a whole plan run.
