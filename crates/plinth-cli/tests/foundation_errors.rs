@@ -308,3 +308,23 @@ fn listing(root: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+#[test]
+fn the_cycle_shown_starts_and_ends_on_the_same_stack() {
+    // a → b, b → c and b → a, c → b: from a, following b's first dependency (c) leads to a
+    // loop b → c → b that misses a; the message must still show a closed cycle through a.
+    let f = project();
+    f.write("a/stack.hcl", &dep("b", "b"))
+        .write(
+            "b/stack.hcl",
+            &format!("{}{}", dep("c", "c"), dep("a", "a")),
+        )
+        .write("c/stack.hcl", &dep("b", "b"));
+    let err = f.usage_error(&["graph", "dev"]);
+    assert!(
+        err.contains("dependency cycle in environment `dev`: a → b → a\n"),
+        "{err}"
+    );
+    assert!(err.contains("--> a/stack.hcl:2:11"), "{err}");
+    assert!(err.contains("stacks on the cycle: a, b, c"), "{err}");
+}

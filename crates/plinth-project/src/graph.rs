@@ -1,6 +1,7 @@
 //! The dependency graph of one environment: its instances, edges, and execution layers.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -234,31 +235,42 @@ fn cycle_error(
     members: &BTreeSet<usize>,
     env: &str,
 ) -> Diagnostic {
-    // Walk one concrete cycle inside the strongly connected set, starting at its first member.
+    // The shortest cycle through the set's first member: a breadth-first search along
+    // upstream edges inside the set, back to where it started (a strongly connected set
+    // always has one). A greedy walk could end in a loop that misses the start.
     let start = *members.iter().next().expect("a cycle has members");
-    let mut path = vec![start];
-    let mut current = start;
-    loop {
-        let next = stacks[current]
+    let upstream_in_set = |i: usize| -> Vec<usize> {
+        stacks[i]
             .upstream()
             .iter()
             .filter_map(|u| index.get(*u).copied())
-            .find(|j| members.contains(j) && (!path.contains(j) || *j == start))
-            .or_else(|| {
-                stacks[current]
-                    .upstream()
-                    .iter()
-                    .filter_map(|u| index.get(*u).copied())
-                    .find(|j| members.contains(j))
-            })
-            .expect("every member of a cycle has an upstream in it");
-        if next == start || path.contains(&next) {
-            path.push(next);
-            break;
+            .filter(|j| members.contains(j))
+            .collect()
+    };
+    // `reached_from[j] = i`: the search reached `j` as an upstream of `i`.
+    let mut reached_from: HashMap<usize, usize> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    'search: while let Some(i) = queue.pop_front() {
+        for j in upstream_in_set(i) {
+            if j == start {
+                reached_from.insert(start, i);
+                break 'search;
+            }
+            if let Entry::Vacant(slot) = reached_from.entry(j) {
+                slot.insert(i);
+                queue.push_back(j);
+            }
         }
-        path.push(next);
-        current = next;
     }
+    let mut back = Vec::new();
+    let mut at = reached_from[&start];
+    while at != start {
+        back.push(at);
+        at = reached_from[&at];
+    }
+    let mut path = vec![start];
+    path.extend(back.into_iter().rev());
+    path.push(start);
     let names: Vec<&str> = path.iter().map(|&i| stacks[i].id.as_str()).collect();
     let all: Vec<&str> = members.iter().map(|&i| stacks[i].id.as_str()).collect();
     let first = stacks[path[0]];
