@@ -348,48 +348,22 @@ impl RunContext {
             Ok(p) => p,
             Err(report) => return report,
         };
-        self.phase(stack, Phase::Apply);
-        let log = files.log();
-        let args = [
-            "apply",
-            "-input=false",
-            "-no-color",
-            "-lock-timeout=300s",
-            "-auto-approve",
-            prepared.var_arg.as_str(),
-        ];
-        let result = prepared.inv.run(&args, &log).await;
-        self.states.refresh(stack, self.read_state(stack).await);
+        let args = ["-auto-approve", prepared.var_arg.as_str()];
+        let log = match self.engine_apply(stack, &prepared.inv, &args, files).await {
+            Ok(log) => log,
+            Err(why) => return InstanceReport::new(stack, InstanceStatus::Failed).because(why),
+        };
         let mut report = InstanceReport::new(stack, InstanceStatus::Succeeded);
-        match result {
-            Ok(exit) if exit.code == 0 => {
-                let text = std::fs::read_to_string(&log).unwrap_or_default();
-                match applied_counts(&text) {
-                    Some((add, change, destroy)) => {
-                        (report.add, report.change, report.destroy) = (add, change, destroy);
-                        if add + change + destroy == 0 {
-                            report.status = InstanceStatus::Unchanged;
-                        }
-                    }
-                    None => {
-                        report.reason =
-                            Some("applied; the engine printed no resource counts".into())
-                    }
+        match applied_counts(&log) {
+            Some((add, change, destroy)) => {
+                (report.add, report.change, report.destroy) = (add, change, destroy);
+                if add + change + destroy == 0 {
+                    report.status = InstanceStatus::Unchanged;
                 }
-                report
             }
-            Ok(exit) => {
-                report.status = InstanceStatus::Failed;
-                report.because(with_error_line(
-                    format!("apply failed (exit {})", exit.code),
-                    &log,
-                ))
-            }
-            Err(e) => {
-                report.status = InstanceStatus::Failed;
-                report.because(e.to_string())
-            }
+            None => report.reason = Some("applied; the engine printed no resource counts".into()),
         }
+        report
     }
 
     async fn apply_file(
@@ -400,40 +374,39 @@ impl RunContext {
         summary: &PlanSummary,
         files: &PlanFiles,
     ) -> InstanceReport {
+        let plan_str = plan.display().to_string();
+        if let Err(why) = self.engine_apply(stack, inv, &[&plan_str], files).await {
+            return InstanceReport::new(stack, InstanceStatus::Failed).because(why);
+        }
+        let mut report = InstanceReport::new(stack, InstanceStatus::Succeeded);
+        (report.add, report.change, report.destroy) =
+            (summary.add, summary.change, summary.destroy);
+        report
+    }
+
+    /// Runs one engine `apply` ending with `tail` (a plan file, or `-auto-approve` and the var
+    /// file) and refreshes the cached state; returns the log's text, or why it failed.
+    async fn engine_apply(
+        &self,
+        stack: &str,
+        inv: &Invocation,
+        tail: &[&str],
+        files: &PlanFiles,
+    ) -> Result<String, String> {
         self.phase(stack, Phase::Apply);
         let log = files.log();
-        let plan_str = plan.display().to_string();
-        let result = inv
-            .run(
-                &[
-                    "apply",
-                    "-input=false",
-                    "-no-color",
-                    "-lock-timeout=300s",
-                    &plan_str,
-                ],
-                &log,
-            )
-            .await;
+        let mut args = vec!["apply", "-input=false", "-no-color", "-lock-timeout=300s"];
+        args.extend_from_slice(tail);
+        let result = inv.run(&args, &log).await;
         // Whatever happened, the state may have moved: dependents must see the fresh one.
         self.states.refresh(stack, self.read_state(stack).await);
-        let mut report = InstanceReport::new(stack, InstanceStatus::Succeeded);
-        report.add = summary.add;
-        report.change = summary.change;
-        report.destroy = summary.destroy;
         match result {
-            Ok(exit) if exit.code == 0 => report,
-            Ok(exit) => {
-                report.status = InstanceStatus::Failed;
-                report.because(with_error_line(
-                    format!("apply failed (exit {})", exit.code),
-                    &log,
-                ))
-            }
-            Err(e) => {
-                report.status = InstanceStatus::Failed;
-                report.because(e.to_string())
-            }
+            Ok(exit) if exit.code == 0 => Ok(std::fs::read_to_string(&log).unwrap_or_default()),
+            Ok(exit) => Err(with_error_line(
+                format!("apply failed (exit {})", exit.code),
+                &log,
+            )),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
