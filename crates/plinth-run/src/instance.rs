@@ -77,14 +77,13 @@ impl RunContext {
         let started = Instant::now();
         let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
         let saved = PlanFiles::new(&self.layout, &plan_run, &stack);
-        let report = self.apply_saved(&stack, &plan_run, &saved, &files).await;
+        let report = self.apply_saved(&stack, &saved, &files).await;
         self.finish(report, started, &files)
     }
 
     async fn apply_saved(
         &self,
         stack: &str,
-        plan_run: &str,
         saved: &PlanFiles,
         files: &PlanFiles,
     ) -> InstanceReport {
@@ -112,7 +111,6 @@ impl RunContext {
             return InstanceReport::new(stack, InstanceStatus::Failed)
                 .because(with_error_line(e.to_string(), &files.log()));
         }
-        let _ = plan_run;
         self.apply_file(stack, &inv, &saved.plan(), &meta.summary, files)
             .await
     }
