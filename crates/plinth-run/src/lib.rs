@@ -89,6 +89,7 @@ impl Mode {
 pub struct Run {
     ctx: Arc<RunContext>,
     cancelled: Arc<AtomicBool>,
+    who: String,
     mode: Mode,
     order: Vec<String>,
     _lock: EnvLock,
@@ -128,6 +129,7 @@ impl Run {
         Ok(Run {
             ctx,
             cancelled: Arc::new(AtomicBool::new(false)),
+            who: holder.who,
             mode,
             order,
             _lock: lock,
@@ -165,7 +167,7 @@ impl Run {
                 &ctx.run_id,
                 self.mode.action(),
                 ctx.env(),
-                &who(),
+                &self.who,
                 from_plan,
                 ctx.approve_destructive,
             )
