@@ -247,7 +247,9 @@ fn module_files(
         if name.eq_ignore_ascii_case("readme.md") {
             *has_readme = true;
         }
-        if name == ".terraform.lock.hcl" {
+        // The lock file is the engine's, and the backend override is what plinth itself
+        // writes into each stack (plinth-engine's `OVERRIDE_FILE`): neither is stack code.
+        if name == ".terraform.lock.hcl" || name == "plinth_backend_override.tf" {
             continue;
         }
         if let Some(kind) = FileKind::of(&path) {

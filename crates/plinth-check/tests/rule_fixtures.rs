@@ -145,3 +145,22 @@ fn a_file_that_is_not_utf8_is_reported_not_skipped() {
     );
     assert_eq!(f.diagnostic.location().unwrap().0, "s/main.tf");
 }
+
+#[test]
+fn the_backend_override_plinth_generates_is_not_stack_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let stack = dir.path().join("s");
+    std::fs::create_dir(&stack).unwrap();
+    std::fs::write(
+        stack.join("plinth_backend_override.tf"),
+        "terraform {\n  backend \"s3\" {\n    bucket = \"x\"\n  }\n}\n",
+    )
+    .unwrap();
+    assert_eq!(count(&check_dir(&stack), "ARC004"), 0);
+    std::fs::rename(
+        stack.join("plinth_backend_override.tf"),
+        stack.join("backend.tf"),
+    )
+    .unwrap();
+    assert_eq!(count(&check_dir(&stack), "ARC004"), 1);
+}
