@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::{check_with, count, fixture};
-use plinth_check::{EngineDiagnostic, EngineOutcome, Policy};
+use plinth_check::{EngineOutcome, Policy};
 use plinth_engine::validate::{self, StackDir, ValidateOptions};
 
 /// Copies a fixture into a temporary project (the engine writes under `<root>/.plinth`).
@@ -30,7 +30,7 @@ fn engine_outcome(root: &Path, stack: &Path) -> EngineOutcome {
         validate: true,
     };
     let id = stack.file_name().unwrap().to_string_lossy().into_owned();
-    let r = validate::run(
+    validate::run(
         &options,
         &[StackDir {
             id,
@@ -38,24 +38,7 @@ fn engine_outcome(root: &Path, stack: &Path) -> EngineOutcome {
         }],
     )
     .pop()
-    .unwrap();
-    EngineOutcome {
-        stack: r.stack,
-        unformatted: r.unformatted,
-        diagnostics: r
-            .diagnostics
-            .into_iter()
-            .map(|d| EngineDiagnostic {
-                severity: d.severity,
-                summary: d.summary,
-                detail: d.detail,
-                file: d.file,
-                start: d.start,
-                end: d.end,
-            })
-            .collect(),
-        failure: r.failure,
-    }
+    .unwrap()
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use plinth_check::{EngineDiagnostic, EngineOutcome};
 use serde::Deserialize;
 
 /// How to run the checks.
@@ -35,36 +36,6 @@ pub struct StackDir {
     pub id: String,
     /// Absolute stack directory.
     pub dir: PathBuf,
-}
-
-/// One diagnostic from `validate -json`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidateDiagnostic {
-    /// `error` or `warning`.
-    pub severity: String,
-    /// Summary line.
-    pub summary: String,
-    /// Detail paragraph.
-    pub detail: String,
-    /// File relative to the stack directory, when the diagnostic has a range.
-    pub file: Option<PathBuf>,
-    /// 1-based start line and column.
-    pub start: (usize, usize),
-    /// 1-based end line and column.
-    pub end: (usize, usize),
-}
-
-/// What the engine said about one stack.
-#[derive(Debug, Clone, Default)]
-pub struct StackValidation {
-    /// Stack id.
-    pub stack: String,
-    /// Files `fmt -check` lists, relative to the stack directory.
-    pub unformatted: Vec<PathBuf>,
-    /// `validate` diagnostics.
-    pub diagnostics: Vec<ValidateDiagnostic>,
-    /// The engine could not run, or `init` failed (its message).
-    pub failure: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -96,10 +67,10 @@ struct JsonPos {
 }
 
 /// Runs the checks over every stack; results come back in the order of `stacks`.
-pub fn run(options: &ValidateOptions, stacks: &[StackDir]) -> Vec<StackValidation> {
+pub fn run(options: &ValidateOptions, stacks: &[StackDir]) -> Vec<EngineOutcome> {
     let next = AtomicUsize::new(0);
     let init_lock = Mutex::new(());
-    let results: Mutex<Vec<Option<StackValidation>>> = Mutex::new(vec![None; stacks.len()]);
+    let results: Mutex<Vec<Option<EngineOutcome>>> = Mutex::new(vec![None; stacks.len()]);
     let workers = options.parallelism.clamp(1, stacks.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
@@ -148,10 +119,10 @@ fn check_stack(
     options: &ValidateOptions,
     stack: &StackDir,
     init_lock: &Mutex<()>,
-) -> StackValidation {
-    let mut result = StackValidation {
+) -> EngineOutcome {
+    let mut result = EngineOutcome {
         stack: stack.id.clone(),
-        ..StackValidation::default()
+        ..EngineOutcome::default()
     };
     if options.fmt {
         let mut cmd = engine_command(options, stack);
@@ -221,7 +192,7 @@ fn check_stack(
 }
 
 /// Parses the output of `validate -json`.
-pub fn parse_validate_json(stdout: &[u8]) -> Result<Vec<ValidateDiagnostic>, serde_json::Error> {
+pub fn parse_validate_json(stdout: &[u8]) -> Result<Vec<EngineDiagnostic>, serde_json::Error> {
     let parsed: ValidateJson = serde_json::from_slice(stdout)?;
     Ok(parsed
         .diagnostics
@@ -235,7 +206,7 @@ pub fn parse_validate_json(stdout: &[u8]) -> Result<Vec<ValidateDiagnostic>, ser
                 ),
                 None => (None, (1, 1), (1, 1)),
             };
-            ValidateDiagnostic {
+            EngineDiagnostic {
                 severity: d.severity,
                 summary: d.summary,
                 detail: d.detail,

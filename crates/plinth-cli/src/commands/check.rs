@@ -4,8 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use plinth_check::{
-    CheckRequest, CheckTarget, EngineDiagnostic, EngineOutcome, EnvProfile, Policy, PolicyBlock,
-    registry,
+    CheckRequest, CheckTarget, EngineOutcome, EnvProfile, Policy, PolicyBlock, registry,
 };
 use plinth_engine::validate::{self, StackDir, ValidateOptions};
 use plinth_project::Project;
@@ -293,25 +292,6 @@ fn run_engine(ctx: &Context, project: &Project, targets: &[CheckTarget]) -> Vec<
         })
         .collect();
     validate::run(&options, &stacks)
-        .into_iter()
-        .map(|r| EngineOutcome {
-            stack: r.stack,
-            unformatted: r.unformatted,
-            diagnostics: r
-                .diagnostics
-                .into_iter()
-                .map(|d| EngineDiagnostic {
-                    severity: d.severity,
-                    summary: d.summary,
-                    detail: d.detail,
-                    file: d.file,
-                    start: d.start,
-                    end: d.end,
-                })
-                .collect(),
-            failure: r.failure,
-        })
-        .collect()
 }
 
 /// `terraform`/`tofu` are looked up on PATH; anything with a slash is a path from the root.
