@@ -1,8 +1,7 @@
 //! `plinth ls`: list instances (stack × environment).
 
-use std::io::Write;
-
 use std::collections::HashMap;
+use std::io::Write;
 
 use plinth_project::{Affected, ChangeSet, Project};
 use plinth_run::{History, LastRun};
