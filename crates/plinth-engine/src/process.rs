@@ -56,32 +56,7 @@ impl Invocation {
 
     /// Runs `args`, appending stdout and stderr to `log`.
     pub async fn run(&self, args: &[&str], log: &Path) -> Result<Exit, EngineError> {
-        let mut cmd = self.command(args);
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let log_file = open_log(log, args)?;
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| EngineError::Spawn(self.engine.binary.display().to_string(), e))?;
-        let sink = Arc::new(Mutex::new(log_file));
-        let out = tokio::spawn(copy_lines(
-            child.stdout.take().expect("piped"),
-            Arc::clone(&sink),
-            self.masks.clone(),
-        ));
-        let err = tokio::spawn(copy_lines(
-            child.stderr.take().expect("piped"),
-            Arc::clone(&sink),
-            self.masks.clone(),
-        ));
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| EngineError::Spawn(self.engine.binary.display().to_string(), e))?;
-        let _ = out.await;
-        let _ = err.await;
-        Ok(Exit {
-            code: status.code().unwrap_or(-1),
-        })
+        self.run_with(args, None, log).await
     }
 
     /// Runs `args` with stdout written to `stdout_file` (unmasked: it is machine output such
@@ -92,25 +67,44 @@ impl Invocation {
         stdout_file: &Path,
         log: &Path,
     ) -> Result<Exit, EngineError> {
+        self.run_with(args, Some(stdout_file), log).await
+    }
+
+    async fn run_with(
+        &self,
+        args: &[&str],
+        stdout_file: Option<&Path>,
+        log: &Path,
+    ) -> Result<Exit, EngineError> {
         let mut cmd = self.command(args);
-        let file = std::fs::File::create(stdout_file)
-            .map_err(|e| EngineError::Io(stdout_file.display().to_string(), e))?;
-        cmd.stdout(Stdio::from(file)).stderr(Stdio::piped());
-        let log_file = open_log(log, args)?;
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| EngineError::Spawn(self.engine.binary.display().to_string(), e))?;
-        let sink = Arc::new(Mutex::new(log_file));
-        let err = tokio::spawn(copy_lines(
-            child.stderr.take().expect("piped"),
-            sink,
-            self.masks.clone(),
-        ));
-        let status = child
-            .wait()
-            .await
-            .map_err(|e| EngineError::Spawn(self.engine.binary.display().to_string(), e))?;
-        let _ = err.await;
+        match stdout_file {
+            Some(path) => {
+                let file = std::fs::File::create(path)
+                    .map_err(|e| EngineError::Io(path.display().to_string(), e))?;
+                cmd.stdout(Stdio::from(file));
+            }
+            None => {
+                cmd.stdout(Stdio::piped());
+            }
+        }
+        cmd.stderr(Stdio::piped());
+        let sink = Arc::new(Mutex::new(open_log(log, args)?));
+        let spawn_error = |e| EngineError::Spawn(self.engine.binary.display().to_string(), e);
+        let mut child = cmd.spawn().map_err(spawn_error)?;
+        let mut copies = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            copies.push(tokio::spawn(copy_lines(
+                stdout,
+                Arc::clone(&sink),
+                self.masks.clone(),
+            )));
+        }
+        let stderr = child.stderr.take().expect("piped");
+        copies.push(tokio::spawn(copy_lines(stderr, sink, self.masks.clone())));
+        let status = child.wait().await.map_err(spawn_error)?;
+        for copy in copies {
+            let _ = copy.await;
+        }
         Ok(Exit {
             code: status.code().unwrap_or(-1),
         })
