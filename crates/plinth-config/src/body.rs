@@ -152,6 +152,60 @@ impl<'b> Reader<'b> {
         }
     }
 
+    /// A non-negative number (integer or decimal), such as a budget in USD.
+    pub fn number(&self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Spanned<f64>> {
+        let e = self.expr(name, diags)?;
+        match &e.value {
+            Expr::Literal(Value::Number(n)) if n.as_f64().is_some_and(|f| f >= 0.0) => {
+                Some(Spanned::new(n.as_f64()?, e.span))
+            }
+            other => {
+                diags.push(self.type_error(name, "a number ≥ 0", other, &e.span));
+                None
+            }
+        }
+    }
+
+    /// A duration written as a string (`72h`, `10m`, `90d`), in seconds.
+    pub fn duration(&self, name: &str, diags: &mut Vec<Diagnostic>) -> Option<Spanned<u64>> {
+        let s = self.string(name, diags)?;
+        match crate::names::parse_duration(&s.value) {
+            Some(secs) if secs > 0 => Some(Spanned::new(secs, s.span)),
+            _ => {
+                diags.push(
+                    Diagnostic::error(format!("`{name}` in {} is not a duration", self.what)).at(
+                        &self.source,
+                        s.span,
+                        "expected a number and a unit, e.g. `72h`, `30m`, `7d`",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A map of literal strings, such as `credentials` or `endpoints`.
+    pub fn string_map(
+        &self,
+        name: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Vec<(String, Spanned<String>)>> {
+        let entries = self.object(name, diags)?;
+        let mut out = Vec::with_capacity(entries.value.len());
+        for (k, v) in entries.value {
+            match v.value {
+                Expr::Literal(Value::String(s)) => out.push((k, Spanned::new(s, v.span))),
+                other => diags.push(self.type_error(name, "a map of strings", &other, &v.span)),
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether attribute `name` is written at all.
+    pub fn has(&self, name: &str) -> bool {
+        self.attrs.contains_key(name)
+    }
+
     /// A list of literal strings.
     pub fn string_list(
         &self,

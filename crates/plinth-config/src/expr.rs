@@ -28,6 +28,13 @@ pub enum Expr {
     Object(Vec<(String, Spanned<Expr>)>),
     /// A reference to a value known at run time.
     Ref(Reference),
+    /// `getenv("NAME")` or `getenv("NAME", "default")`: a value CI provides.
+    Getenv {
+        /// The environment variable.
+        name: String,
+        /// The value when it is unset.
+        default: Option<String>,
+    },
 }
 
 /// One piece of a string template.
@@ -181,7 +188,7 @@ impl Expr {
                 })
             }
             Expression::Conditional(_) => return Err(unsupported("conditional expressions")),
-            Expression::FuncCall(_) => return Err(unsupported("function calls")),
+            Expression::FuncCall(call) => lower_call(call, source, &span)?,
             Expression::UnaryOp(_) | Expression::BinaryOp(_) => {
                 return Err(unsupported("operators"));
             }
@@ -199,7 +206,7 @@ impl Expr {
 
     fn collect_refs<'a>(&'a self, out: &mut Vec<&'a Reference>) {
         match self {
-            Expr::Literal(_) => {}
+            Expr::Literal(_) | Expr::Getenv { .. } => {}
             Expr::Ref(r) => out.push(r),
             Expr::Array(items) => items.iter().for_each(|e| e.value.collect_refs(out)),
             Expr::Object(entries) => entries.iter().for_each(|(_, e)| e.value.collect_refs(out)),
@@ -255,7 +262,95 @@ impl Expr {
                 Ok(Value::String(out))
             }
             Expr::Ref(r) => resolve(r, scope),
+            Expr::Getenv { name, default } => scope
+                .getenv(name)
+                .or_else(|| default.clone())
+                .map(Value::String)
+                .ok_or_else(|| EvalError {
+                    span: 0..0,
+                    message: format!(
+                        "getenv(\"{name}\"): environment variable {name} is not set and has no default"
+                    ),
+                }),
         }
+    }
+}
+
+impl Spanned<Expr> {
+    /// Every `getenv` call inside, with its span: `(variable, has a default, span)`.
+    pub fn getenv_calls(&self) -> Vec<(&str, bool, Range<usize>)> {
+        let mut out = Vec::new();
+        collect_getenv(self, &mut out);
+        out
+    }
+
+    /// Evaluates like [`Expr::evaluate`], but an error without a place points at this
+    /// expression.
+    pub fn evaluate_here(&self, scope: &dyn Scope) -> Result<Value, EvalError> {
+        self.value.evaluate(scope).map_err(|mut e| {
+            if e.span.is_empty() {
+                e.span = self.span.clone();
+            }
+            e
+        })
+    }
+}
+
+fn collect_getenv<'a>(e: &'a Spanned<Expr>, out: &mut Vec<(&'a str, bool, Range<usize>)>) {
+    match &e.value {
+        Expr::Getenv { name, default } => out.push((name, default.is_some(), e.span.clone())),
+        Expr::Array(items) => items.iter().for_each(|i| collect_getenv(i, out)),
+        Expr::Object(entries) => entries.iter().for_each(|(_, v)| collect_getenv(v, out)),
+        Expr::Template(parts) => parts.iter().for_each(|p| {
+            if let Part::Interp(i) = p {
+                collect_getenv(i, out)
+            }
+        }),
+        Expr::Literal(_) | Expr::Ref(_) => {}
+    }
+}
+
+/// The one function plinth files may call: `getenv("NAME"[, "default"])`.
+fn lower_call(
+    call: &hcl_edit::expr::FuncCall,
+    source: &Arc<SourceFile>,
+    span: &Range<usize>,
+) -> Result<Expr, Diagnostic> {
+    let name = call.name.name.value().as_str();
+    if call.name.is_namespaced() || name != "getenv" {
+        return Err(Diagnostic::error(format!(
+            "function `{name}` is not supported in plinth files"
+        ))
+        .at(source, span.clone(), "not supported here")
+        .with_help(
+            "the only function is getenv(\"NAME\", \"default\"); compute other values in Terraform code",
+        ));
+    }
+    let literal = |e: &Expression| match e {
+        Expression::String(s) => Some(s.value().clone()),
+        _ => None,
+    };
+    let args: Vec<&Expression> = call.args.iter().collect();
+    let bad = || {
+        Diagnostic::error(
+            "getenv takes a variable name and an optional default, both literal strings",
+        )
+        .at(
+            source,
+            span.clone(),
+            "expected getenv(\"NAME\") or getenv(\"NAME\", \"default\")",
+        )
+    };
+    match args.as_slice() {
+        [n] => Ok(Expr::Getenv {
+            name: literal(n).ok_or_else(bad)?,
+            default: None,
+        }),
+        [n, d] => Ok(Expr::Getenv {
+            name: literal(n).ok_or_else(bad)?,
+            default: Some(literal(d).ok_or_else(bad)?),
+        }),
+        _ => Err(bad()),
     }
 }
 
@@ -285,6 +380,10 @@ impl std::fmt::Display for Expr {
                 }
                 f.write_str("}")
             }
+            Expr::Getenv { name, default } => match default {
+                Some(d) => write!(f, "getenv({name:?}, {d:?})"),
+                None => write!(f, "getenv({name:?})"),
+            },
             Expr::Template(parts) => {
                 f.write_str("\"")?;
                 for part in parts {
@@ -303,6 +402,11 @@ impl std::fmt::Display for Expr {
 pub trait Scope {
     /// The value of root variable `name`, or `None` if it is not defined here.
     fn root(&self, name: &str) -> Option<Value>;
+
+    /// The value `getenv(name)` sees: plinth's own environment unless a scope says otherwise.
+    fn getenv(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
 }
 
 struct NoScope;
@@ -428,6 +532,7 @@ pub(crate) fn type_name(expr: &Expr) -> &'static str {
         Expr::Array(_) => "list",
         Expr::Object(_) => "map",
         Expr::Ref(_) => "reference",
+        Expr::Getenv { .. } => "getenv call",
     }
 }
 
@@ -488,12 +593,52 @@ mod tests {
     }
 
     #[test]
+    fn getenv_reads_the_scope_or_its_default() {
+        struct Env;
+        impl Scope for Env {
+            fn root(&self, _: &str) -> Option<Value> {
+                None
+            }
+            fn getenv(&self, name: &str) -> Option<String> {
+                (name == "IMAGE_TAG").then(|| "v42".to_string())
+            }
+        }
+        let lower = |text: &str| {
+            let source = SourceFile::new("t.hcl", text);
+            Expr::lower(&hcl_edit::parser::parse_expr(text).unwrap(), &source).unwrap()
+        };
+        assert_eq!(
+            lower("getenv(\"IMAGE_TAG\")").value.evaluate(&Env).unwrap(),
+            json!("v42")
+        );
+        assert_eq!(
+            lower("\"img:${getenv(\"NOPE\", \"latest\")}\"")
+                .value
+                .evaluate(&Env)
+                .unwrap(),
+            json!("img:latest")
+        );
+        let missing = lower("getenv(\"NOPE\")");
+        let err = missing.evaluate_here(&Env).unwrap_err();
+        assert!(err.message.contains("NOPE is not set"), "{}", err.message);
+        assert_eq!(err.span, missing.span);
+        assert_eq!(
+            missing.getenv_calls(),
+            [("NOPE", false, missing.span.clone())]
+        );
+    }
+
+    #[test]
     fn function_calls_are_rejected_with_a_span() {
         let text = "upper(env.name)";
         let source = SourceFile::new("t.hcl", text);
         let expr = hcl_edit::parser::parse_expr(text).unwrap();
         let err = Expr::lower(&expr, &source).unwrap_err();
-        assert!(err.message.contains("function calls"));
+        assert!(
+            err.message.contains("function `upper` is not supported"),
+            "{}",
+            err.message
+        );
         assert_eq!(err.location(), Some(("t.hcl", 1, 1)));
     }
 }

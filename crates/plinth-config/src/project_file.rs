@@ -1,16 +1,23 @@
-//! `plinth.hcl`: project settings, state backend, environments, secrets, check settings.
+//! `plinth.hcl`: the project file. Each block is parsed by its module under `blocks/`; this
+//! file dispatches them and checks what spans several blocks (environment names, promotion
+//! order).
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::sync::Arc;
 
 use plinth_diag::{Diagnostic, SourceFile};
-use serde_json::{Map, Value};
 
-use crate::body::{Reader, header_span, no_labels, one_label};
-use crate::expr::Expr;
-use crate::refs::check_refs;
-use crate::{ParseResult, Spanned, parse_hcl};
+use crate::blocks::check::CheckBlock;
+use crate::blocks::environment::Environment;
+use crate::blocks::plinth::PlinthSettings;
+use crate::blocks::policy::PolicyDecl;
+use crate::blocks::publish::PublishDecl;
+use crate::blocks::secret::SecretDecl;
+use crate::blocks::state::StateConfig;
+use crate::blocks::vault::VaultConfig;
+use crate::blocks::{self};
+use crate::body::{Reader, header_span, no_labels};
+use crate::names::check_env_name;
+use crate::{ParseResult, parse_hcl};
 
 /// File name of the project file at the repository root.
 pub const PROJECT_FILE: &str = "plinth.hcl";
@@ -30,199 +37,15 @@ pub struct ProjectConfig {
     pub secrets: Vec<SecretDecl>,
     /// `check` blocks, in order (later blocks override earlier ones).
     pub checks: Vec<CheckBlock>,
+    /// The `vault` block (defaults from the environment when absent).
+    pub vault: Option<VaultConfig>,
+    /// `policy` blocks.
+    pub policies: Vec<PolicyDecl>,
+    /// `publish` blocks.
+    pub publishes: Vec<PublishDecl>,
 }
 
-/// Settings of the `plinth` block.
-#[derive(Debug, Clone)]
-pub struct PlinthSettings {
-    /// Project name (defaults to the root directory's name).
-    pub project: String,
-    /// `terraform`, `tofu` or a path to the binary.
-    pub engine: Spanned<String>,
-    /// Version constraint checked before any run, e.g. `>= 1.6`.
-    pub engine_version: Option<Spanned<String>>,
-    /// Default parallelism of runs.
-    pub parallelism: Option<usize>,
-    /// Var file patterns relative to each stack (templates over `env.name`).
-    pub var_files: Vec<Spanned<Expr>>,
-}
-
-/// Where state lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// One state file per instance under `.plinth/state/`.
-    Local,
-    /// The plinth server's http backend.
-    Plinth,
-    /// Terraform's s3 backend.
-    S3,
-    /// Terraform's pg backend.
-    Pg,
-    /// Terraform's gcs backend.
-    Gcs,
-    /// Terraform's azurerm backend.
-    Azurerm,
-    /// Terraform's http backend.
-    Http,
-}
-
-impl Backend {
-    const NAMES: [(&'static str, Backend); 7] = [
-        ("local", Backend::Local),
-        ("plinth", Backend::Plinth),
-        ("s3", Backend::S3),
-        ("pg", Backend::Pg),
-        ("gcs", Backend::Gcs),
-        ("azurerm", Backend::Azurerm),
-        ("http", Backend::Http),
-    ];
-
-    /// The backend's name as written in `plinth.hcl` and in Terraform.
-    pub fn name(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(_, b)| *b == self)
-            .map_or("local", |(n, _)| n)
-    }
-}
-
-/// The `state` block.
-#[derive(Debug, Clone)]
-pub struct StateConfig {
-    /// Which backend.
-    pub backend: Backend,
-    /// State key template over `project`, `env.name`, `stack.id`.
-    pub key: Spanned<Expr>,
-    /// Backend-specific settings, interpolated like `key`.
-    pub config: Vec<(String, Spanned<Expr>)>,
-    /// Server URL for `backend = "plinth"`.
-    pub url: Option<Spanned<Expr>>,
-}
-
-/// Whether an environment lives on or is created per pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Lifecycle {
-    /// Long-lived.
-    Persistent,
-    /// Instantiated per pull request and destroyed after its ttl.
-    Ephemeral,
-}
-
-impl Lifecycle {
-    /// `persistent` or `ephemeral`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Lifecycle::Persistent => "persistent",
-            Lifecycle::Ephemeral => "ephemeral",
-        }
-    }
-}
-
-/// An `environment` block.
-#[derive(Debug, Clone)]
-pub struct Environment {
-    /// Its name, the block label.
-    pub name: Spanned<String>,
-    /// Persistent or ephemeral.
-    pub lifecycle: Lifecycle,
-    /// Values passed to every stack that declares a variable of that name.
-    pub vars: Map<String, Value>,
-    /// Process environment of the engine.
-    pub env: BTreeMap<String, String>,
-    /// Time to live of an ephemeral environment, as written (`72h`).
-    pub ttl: Option<Spanned<String>>,
-    /// The environment a change must have been applied to first.
-    pub promote_from: Option<Spanned<String>>,
-    /// Destroy refused; safety checks are errors.
-    pub protected: bool,
-    /// Pull-request approvals required before apply.
-    pub approvals: u64,
-    /// Span of the whole block.
-    pub span: Range<usize>,
-}
-
-impl Environment {
-    /// A stable text of everything that affects this environment's instances, used by change
-    /// detection to tell whether the block changed between two revisions.
-    pub fn fingerprint(&self) -> String {
-        serde_json::json!({
-            "lifecycle": self.lifecycle.as_str(),
-            "vars": self.vars,
-            "env": self.env,
-            "ttl": self.ttl.as_ref().map(|t| &t.value),
-            "promote_from": self.promote_from.as_ref().map(|t| &t.value),
-            "protected": self.protected,
-            "approvals": self.approvals,
-        })
-        .to_string()
-    }
-}
-
-/// Where a secret comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    /// `vault:PATH#KEY` (Vault or OpenBao KV).
-    Vault {
-        /// Secret path, e.g. `secret/licensing/prod`.
-        path: String,
-        /// Key inside the secret.
-        key: String,
-    },
-    /// `env:VAR`: the variable of plinth's own environment.
-    Env(String),
-}
-
-impl SecretSource {
-    /// Parses an evaluated `from` string.
-    pub fn parse(text: &str) -> Result<SecretSource, String> {
-        if let Some(var) = text.strip_prefix("env:") {
-            if var.is_empty() {
-                return Err("`env:` needs a variable name, e.g. `env:STRIPE_KEY`".into());
-            }
-            return Ok(SecretSource::Env(var.to_string()));
-        }
-        if let Some(rest) = text.strip_prefix("vault:") {
-            return match rest.split_once('#') {
-                Some((path, key)) if !path.is_empty() && !key.is_empty() => {
-                    Ok(SecretSource::Vault {
-                        path: path.to_string(),
-                        key: key.to_string(),
-                    })
-                }
-                _ => Err(
-                    "`vault:` needs a path and a key: `vault:secret/app/${env.name}#key`".into(),
-                ),
-            };
-        }
-        Err("a secret comes from `vault:PATH#KEY` or `env:VAR`".into())
-    }
-}
-
-/// A `secret` block.
-#[derive(Debug, Clone)]
-pub struct SecretDecl {
-    /// The variable name it is passed as (`TF_VAR_<name>`).
-    pub name: Spanned<String>,
-    /// Environments it applies to (`None`: all).
-    pub environments: Option<Vec<Spanned<String>>>,
-    /// The `from` template.
-    pub from: Spanned<Expr>,
-}
-
-/// A `check` block: per-environment rule severities.
-#[derive(Debug, Clone, Default)]
-pub struct CheckBlock {
-    /// Environments it applies to (`None`: all).
-    pub environments: Option<Vec<Spanned<String>>>,
-    /// Rule id → `error` | `warning` | `note` | `off`.
-    pub severity: Vec<(Spanned<String>, Spanned<String>)>,
-    /// Rules that inline suppressions cannot silence.
-    pub unsuppressible: Vec<Spanned<String>>,
-}
-
-const ENV_REFS: &[&str] = &["env.name"];
-const KEY_REFS: &[&str] = &["project", "env.name", "stack.id"];
+const SINGLE_BLOCKS: &[&str] = &["plinth", "state", "vault"];
 
 impl ProjectConfig {
     /// Parses `plinth.hcl`; `path` is how the file is shown, `default_project` the name used when
@@ -236,35 +59,46 @@ impl ProjectConfig {
             "plinth.hcl",
             0..0,
             &[],
-            &["plinth", "state", "environment", "secret", "check"],
+            &[
+                "plinth",
+                "state",
+                "environment",
+                "secret",
+                "check",
+                "vault",
+                "policy",
+                "publish",
+            ],
             &mut diags,
         );
         let mut plinth = None;
         let mut state = None;
+        let mut vault = None;
         let mut environments: Vec<Environment> = Vec::new();
-        let mut secrets = Vec::new();
+        let mut secrets: Vec<SecretDecl> = Vec::new();
         let mut checks = Vec::new();
+        let mut policies: Vec<PolicyDecl> = Vec::new();
+        let mut publishes: Vec<PublishDecl> = Vec::new();
+        let mut seen_single: Vec<&str> = Vec::new();
         for block in &top.blocks {
             let kind = block.ident.value().as_str();
             let span = hcl_edit::Span::span(*block).unwrap_or_else(|| header_span(block));
-            if matches!(kind, "plinth" | "state") {
+            if SINGLE_BLOCKS.contains(&kind) || kind == "check" {
                 no_labels(block, &source, kind, &mut diags);
-                let seen = if kind == "plinth" {
-                    plinth.is_some()
-                } else {
-                    state.is_some()
-                };
-                if seen {
+            }
+            if SINGLE_BLOCKS.contains(&kind) {
+                if seen_single.contains(&kind) {
                     diags.push(
                         Diagnostic::error(format!("plinth.hcl declares the `{kind}` block twice"))
                             .at(&source, header_span(block), "second declaration"),
                     );
                     continue;
                 }
+                seen_single.push(kind);
             }
             match kind {
                 "plinth" => {
-                    plinth = Some(parse_plinth(
+                    plinth = Some(blocks::plinth::parse(
                         block,
                         &source,
                         span,
@@ -272,9 +106,11 @@ impl ProjectConfig {
                         &mut diags,
                     ))
                 }
-                "state" => state = parse_state(block, &source, span, &mut diags),
+                "state" => state = blocks::state::parse(block, &source, span, &mut diags),
+                "vault" => vault = Some(blocks::vault::parse(block, &source, span, &mut diags)),
                 "environment" => {
-                    if let Some(env) = parse_environment(block, &source, span, &mut diags) {
+                    if let Some(env) = blocks::environment::parse(block, &source, span, &mut diags)
+                    {
                         if let Some(first) =
                             environments.iter().find(|e| e.name.value == env.name.value)
                         {
@@ -292,10 +128,66 @@ impl ProjectConfig {
                         }
                     }
                 }
-                "secret" => secrets.extend(parse_secret(block, &source, span, &mut diags)),
-                "check" => {
-                    no_labels(block, &source, kind, &mut diags);
-                    checks.push(parse_check(block, &source, span, &mut diags));
+                "secret" => {
+                    if let Some(secret) = blocks::secret::parse(block, &source, span, &mut diags) {
+                        if let Some(first) =
+                            secrets.iter().find(|s| s.name.value == secret.name.value)
+                        {
+                            diags.push(
+                                Diagnostic::error(format!(
+                                    "secret `{}` is declared twice",
+                                    secret.name.value
+                                ))
+                                .at(&source, secret.name.span.clone(), "declared again here")
+                                .at(&source, first.name.span.clone(), "first declared here")
+                                .with_help(
+                                    "one block per secret; list every environment it applies to \
+                                     in `environments`",
+                                ),
+                            );
+                        } else {
+                            secrets.push(secret);
+                        }
+                    }
+                }
+                "check" => checks.push(blocks::check::parse(block, &source, span, &mut diags)),
+                "policy" => {
+                    if let Some(p) = blocks::policy::parse(block, &source, span, &mut diags) {
+                        if policies.iter().any(|q| q.name.value == p.name.value) {
+                            diags.push(
+                                Diagnostic::error(format!(
+                                    "policy `{}` is declared twice",
+                                    p.name.value
+                                ))
+                                .at(
+                                    &source,
+                                    p.name.span.clone(),
+                                    "declared again here",
+                                ),
+                            );
+                        } else {
+                            policies.push(p);
+                        }
+                    }
+                }
+                "publish" => {
+                    if let Some(p) = blocks::publish::parse(block, &source, span, &mut diags) {
+                        if publishes.iter().any(|q| q.name.value == p.name.value) {
+                            diags.push(
+                                Diagnostic::error(format!(
+                                    "publish `{}` is declared twice",
+                                    p.name.value
+                                ))
+                                .at(
+                                    &source,
+                                    p.name.span.clone(),
+                                    "declared again here",
+                                ),
+                            );
+                        } else {
+                            publishes.push(p);
+                        }
+                    }
                 }
                 _ => unreachable!("the reader only keeps known blocks"),
             }
@@ -326,43 +218,49 @@ impl ProjectConfig {
                         ),
                     );
                 }
+                if let Some(upstream) = environments.iter().find(|e| e.name.value == from.value)
+                    && upstream.lifecycle == blocks::environment::Lifecycle::Ephemeral
+                {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "environment `{}` promotes from ephemeral `{}`",
+                            env.name.value, from.value
+                        ))
+                        .at(
+                            &source,
+                            from.span.clone(),
+                            "copies come and go: promote from a persistent environment",
+                        ),
+                    );
+                }
             }
         }
         check_promotion_cycle(&environments, &source, &mut diags);
-        for secret in &secrets {
-            for env in secret.environments.iter().flatten() {
+        let scoped = secrets
+            .iter()
+            .filter_map(|s| s.environments.as_ref())
+            .chain(checks.iter().filter_map(|c| c.environments.as_ref()))
+            .chain(policies.iter().filter_map(|p| p.environments.as_ref()))
+            .chain(publishes.iter().filter_map(|p| p.environments.as_ref()));
+        for list in scoped {
+            for env in list {
                 check_env_name(env, &env_names, &source, "environments", &mut diags);
             }
         }
-        for check in &checks {
-            for env in check.environments.iter().flatten() {
-                check_env_name(env, &env_names, &source, "environments", &mut diags);
-            }
-        }
-        let plinth = plinth.unwrap_or_else(|| PlinthSettings {
-            project: default_project.to_string(),
-            engine: Spanned::new("terraform".into(), 0..0),
-            engine_version: None,
-            parallelism: None,
-            var_files: Vec::new(),
-        });
-        let state = state.unwrap_or_else(|| StateConfig {
-            backend: Backend::Local,
-            key: Spanned::new(default_key(), 0..0),
-            config: Vec::new(),
-            url: None,
-        });
         if !diags.is_empty() {
             diags.sort_by_key(|d| d.labels.first().map_or(0, |l| l.span.start));
             return Err(diags);
         }
         Ok(ProjectConfig {
             source,
-            plinth,
-            state,
+            plinth: plinth.unwrap_or_else(|| PlinthSettings::defaults(default_project)),
+            state: state.unwrap_or_else(StateConfig::defaults),
             environments,
             secrets,
             checks,
+            vault,
+            policies,
+            publishes,
         })
     }
 
@@ -379,7 +277,9 @@ impl ProjectConfig {
     /// A stable text of the settings that affect every instance (engine, var files, state),
     /// used by change detection to tell whether they changed between two revisions.
     pub fn global_fingerprint(&self) -> String {
-        let exprs = |v: &[Spanned<Expr>]| v.iter().map(|e| e.value.to_string()).collect::<Vec<_>>();
+        let exprs = |v: &[crate::Spanned<crate::Expr>]| {
+            v.iter().map(|e| e.value.to_string()).collect::<Vec<_>>()
+        };
         serde_json::json!({
             "project": self.plinth.project,
             "engine": self.plinth.engine.value,
@@ -397,11 +297,7 @@ impl ProjectConfig {
     pub fn secrets_fingerprint(&self, env: &str) -> String {
         self.secrets
             .iter()
-            .filter(|s| {
-                s.environments
-                    .as_ref()
-                    .is_none_or(|envs| envs.iter().any(|e| e.value == env))
-            })
+            .filter(|s| s.applies_to(env))
             .map(|s| format!("{}={}", s.name.value, s.from.value))
             .collect::<Vec<_>>()
             .join(";")
@@ -410,397 +306,6 @@ impl ProjectConfig {
     /// The project name.
     pub fn project(&self) -> &str {
         &self.plinth.project
-    }
-}
-
-/// The default state key: `${project}/${env.name}/${stack.id}`.
-fn default_key() -> Expr {
-    use crate::expr::{Part, Reference, Step};
-    let r = |root: &str, attr: Option<&str>| {
-        Part::Interp(Spanned::new(
-            Expr::Ref(Reference {
-                root: Spanned::new(root.to_string(), 0..0),
-                steps: attr
-                    .map(|a| Spanned::new(Step::Attr(a.to_string()), 0..0))
-                    .into_iter()
-                    .collect(),
-            }),
-            0..0,
-        ))
-    };
-    Expr::Template(vec![
-        r("project", None),
-        Part::Text("/".into()),
-        r("env", Some("name")),
-        Part::Text("/".into()),
-        r("stack", Some("id")),
-    ])
-}
-
-fn parse_plinth(
-    block: &hcl_edit::structure::Block,
-    source: &Arc<SourceFile>,
-    span: Range<usize>,
-    default_project: &str,
-    diags: &mut Vec<Diagnostic>,
-) -> PlinthSettings {
-    let r = Reader::new(
-        &block.body,
-        source,
-        "the `plinth` block",
-        span,
-        &[
-            "project",
-            "engine",
-            "engine_version",
-            "parallelism",
-            "var_files",
-        ],
-        &[],
-        diags,
-    );
-    let project = r.string("project", diags);
-    if let Some(p) = &project
-        && !valid_name(&p.value)
-    {
-        diags.push(
-            Diagnostic::error(format!("project name `{}` is not a valid name", p.value)).at(
-                source,
-                p.span.clone(),
-                "use letters, digits, `-`, `_` and `.`",
-            ),
-        );
-    }
-    let engine = r
-        .string("engine", diags)
-        .unwrap_or_else(|| Spanned::new("terraform".into(), 0..0));
-    if engine.value.trim().is_empty() {
-        diags.push(Diagnostic::error("`engine` is empty").at(
-            source,
-            engine.span.clone(),
-            "name `terraform`, `tofu` or a path",
-        ));
-    }
-    let parallelism = r.count("parallelism", diags).and_then(|p| {
-        if p.value == 0 {
-            diags.push(Diagnostic::error("`parallelism` must be at least 1").at(
-                source,
-                p.span,
-                "0 would run nothing",
-            ));
-            None
-        } else {
-            Some(p.value as usize)
-        }
-    });
-    let var_files = r.template_list("var_files", diags).unwrap_or_default();
-    for vf in &var_files {
-        check_refs(&vf.value, ENV_REFS, source, "`var_files`", diags);
-    }
-    PlinthSettings {
-        project: project.map_or_else(|| default_project.to_string(), |p| p.value),
-        engine,
-        engine_version: r.string("engine_version", diags),
-        parallelism,
-        var_files,
-    }
-}
-
-fn parse_state(
-    block: &hcl_edit::structure::Block,
-    source: &Arc<SourceFile>,
-    span: Range<usize>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<StateConfig> {
-    let r = Reader::new(
-        &block.body,
-        source,
-        "the `state` block",
-        span,
-        &["backend", "key", "config", "url"],
-        &[],
-        diags,
-    );
-    let backend_name = r
-        .string("backend", diags)
-        .unwrap_or_else(|| Spanned::new("local".into(), 0..0));
-    let backend = match Backend::NAMES
-        .iter()
-        .find(|(n, _)| *n == backend_name.value)
-    {
-        Some((_, b)) => *b,
-        None => {
-            let names: Vec<&str> = Backend::NAMES.iter().map(|(n, _)| *n).collect();
-            let mut d =
-                Diagnostic::error(format!("unknown state backend `{}`", backend_name.value)).at(
-                    source,
-                    backend_name.span.clone(),
-                    "not a backend plinth knows",
-                );
-            d = match crate::did_you_mean(&backend_name.value, names.iter().copied()) {
-                Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                None => d.with_help(format!("backends: {}", names.join(", "))),
-            };
-            diags.push(d);
-            return None;
-        }
-    };
-    let key = r
-        .template("key", diags)
-        .unwrap_or_else(|| Spanned::new(default_key(), 0..0));
-    check_refs(&key.value, KEY_REFS, source, "the state `key`", diags);
-    let config = r
-        .object("config", diags)
-        .map(|c| c.value)
-        .unwrap_or_default();
-    for (_, value) in &config {
-        check_refs(&value.value, KEY_REFS, source, "the state `config`", diags);
-    }
-    let url = r.template("url", diags);
-    if let Some(u) = &url {
-        check_refs(&u.value, &[], source, "`url`", diags);
-    }
-    if backend == Backend::Plinth && url.is_none() {
-        diags.push(
-            Diagnostic::error("`backend = \"plinth\"` needs the server's `url`")
-                .at(source, backend_name.span.clone(), "no `url` in this block")
-                .with_help("add `url = \"https://plinth.example.com\"`"),
-        );
-    }
-    Some(StateConfig {
-        backend,
-        key,
-        config,
-        url,
-    })
-}
-
-fn parse_environment(
-    block: &hcl_edit::structure::Block,
-    source: &Arc<SourceFile>,
-    span: Range<usize>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Environment> {
-    let name = one_label(block, source, "environment", diags)?;
-    if !valid_name(&name.value) {
-        diags.push(
-            Diagnostic::error(format!("environment name `{}` is not valid", name.value)).at(
-                source,
-                name.span.clone(),
-                "use letters, digits, `-`, `_` and `.`; it becomes part of paths and state keys",
-            ),
-        );
-    }
-    let what = format!("environment `{}`", name.value);
-    let r = Reader::new(
-        &block.body,
-        source,
-        &what,
-        span.clone(),
-        &[
-            "lifecycle",
-            "vars",
-            "env",
-            "ttl",
-            "promote_from",
-            "protected",
-            "approvals",
-        ],
-        &[],
-        diags,
-    );
-    let lifecycle = match r.string("lifecycle", diags) {
-        None => Lifecycle::Persistent,
-        Some(l) if l.value == "persistent" => Lifecycle::Persistent,
-        Some(l) if l.value == "ephemeral" => Lifecycle::Ephemeral,
-        Some(l) => {
-            diags.push(
-                Diagnostic::error(format!("unknown lifecycle `{}`", l.value)).at(
-                    source,
-                    l.span,
-                    "expected `persistent` or `ephemeral`",
-                ),
-            );
-            Lifecycle::Persistent
-        }
-    };
-    let vars = r
-        .literal_map("vars", diags)
-        .map(|m| m.value)
-        .unwrap_or_default();
-    let mut env = BTreeMap::new();
-    if let Some(m) = r.object("env", diags) {
-        for (k, v) in m.value {
-            match v.value.as_literal() {
-                Some(Value::String(s)) => {
-                    env.insert(k, s);
-                }
-                _ => diags.push(
-                    Diagnostic::error(format!("`env` values of {what} must be strings")).at(
-                        source,
-                        v.span,
-                        "process environment values are strings",
-                    ),
-                ),
-            }
-        }
-    }
-    let ttl = r.string("ttl", diags);
-    if let Some(t) = &ttl {
-        if parse_duration(&t.value).is_none() {
-            diags.push(
-                Diagnostic::error(format!("`ttl` of {what} is not a duration")).at(
-                    source,
-                    t.span.clone(),
-                    "expected a number and a unit, e.g. `72h`, `30m`, `7d`",
-                ),
-            );
-        } else if lifecycle != Lifecycle::Ephemeral {
-            diags.push(
-                Diagnostic::error(format!(
-                    "`ttl` only applies to ephemeral environments, and {what} is persistent"
-                ))
-                .at(
-                    source,
-                    t.span.clone(),
-                    "remove it or set `lifecycle = \"ephemeral\"`",
-                ),
-            );
-        }
-    }
-    Some(Environment {
-        promote_from: r.string("promote_from", diags),
-        protected: r.bool("protected", diags).is_some_and(|b| b.value),
-        approvals: r.count("approvals", diags).map_or(0, |a| a.value),
-        name,
-        lifecycle,
-        vars,
-        env,
-        ttl,
-        span,
-    })
-}
-
-fn parse_secret(
-    block: &hcl_edit::structure::Block,
-    source: &Arc<SourceFile>,
-    span: Range<usize>,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<SecretDecl> {
-    let name = one_label(block, source, "secret", diags)?;
-    let what = format!("secret `{}`", name.value);
-    let r = Reader::new(
-        &block.body,
-        source,
-        &what,
-        span,
-        &["environments", "from"],
-        &[],
-        diags,
-    );
-    let environments = r.string_list("environments", diags).map(|l| l.value);
-    let from = r.template("from", diags);
-    let from = r.require("from", from, diags)?;
-    check_refs(&from.value, ENV_REFS, source, "`from`", diags);
-    let prefix = match &from.value {
-        Expr::Literal(Value::String(s)) => s.clone(),
-        Expr::Template(parts) => match parts.first() {
-            Some(crate::Part::Text(t)) => t.clone(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    };
-    if !(prefix.starts_with("vault:") || prefix.starts_with("env:")) {
-        diags.push(
-            Diagnostic::error(format!("`from` of {what} names no known source")).at(
-                source,
-                from.span.clone(),
-                "expected `vault:PATH#KEY` or `env:VAR`",
-            ),
-        );
-    } else if let Expr::Literal(Value::String(s)) = &from.value
-        && let Err(e) = SecretSource::parse(s)
-    {
-        diags.push(
-            Diagnostic::error(format!("`from` of {what} is malformed")).at(
-                source,
-                from.span.clone(),
-                e,
-            ),
-        );
-    }
-    Some(SecretDecl {
-        name,
-        environments,
-        from,
-    })
-}
-
-fn parse_check(
-    block: &hcl_edit::structure::Block,
-    source: &Arc<SourceFile>,
-    span: Range<usize>,
-    diags: &mut Vec<Diagnostic>,
-) -> CheckBlock {
-    let r = Reader::new(
-        &block.body,
-        source,
-        "the `check` block",
-        span,
-        &["environments", "severity", "unsuppressible"],
-        &[],
-        diags,
-    );
-    let mut severity = Vec::new();
-    if let Some(map) = r.object("severity", diags) {
-        for (rule, value) in map.value {
-            match &value.value {
-                Expr::Literal(Value::String(level))
-                    if ["error", "warning", "note", "off"].contains(&level.as_str()) =>
-                {
-                    // The key's own span is not kept by the object lowering; the value's is.
-                    severity.push((
-                        Spanned::new(rule, value.span.clone()),
-                        Spanned::new(level.clone(), value.span),
-                    ));
-                }
-                _ => diags.push(
-                    Diagnostic::error(format!(
-                        "severity of `{rule}` must be error, warning, note or off"
-                    ))
-                    .at(source, value.span, "not a severity"),
-                ),
-            }
-        }
-    }
-    CheckBlock {
-        environments: r.string_list("environments", diags).map(|l| l.value),
-        severity,
-        unsuppressible: r
-            .string_list("unsuppressible", diags)
-            .map(|l| l.value)
-            .unwrap_or_default(),
-    }
-}
-
-fn check_env_name(
-    name: &Spanned<String>,
-    known: &[&str],
-    source: &Arc<SourceFile>,
-    attr: &str,
-    diags: &mut Vec<Diagnostic>,
-) {
-    if !known.contains(&name.value.as_str()) {
-        let mut d = Diagnostic::error(format!(
-            "`{attr}` names unknown environment `{}`",
-            name.value
-        ))
-        .at(source, name.span.clone(), "no such environment");
-        d = match crate::did_you_mean(&name.value, known.iter().copied()) {
-            Some(s) => d.with_help(format!("did you mean `{s}`?")),
-            None => d.with_help(format!("environments: {}", known.join(", "))),
-        };
-        diags.push(d);
     }
 }
 
@@ -850,34 +355,10 @@ fn check_promotion_cycle(
     }
 }
 
-/// Parses `72h`, `30m`, `7d`, `45s` into seconds.
-pub fn parse_duration(text: &str) -> Option<u64> {
-    let (num, unit) = text
-        .trim()
-        .split_at(text.trim().find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        "w" => 604800,
-        _ => return None,
-    };
-    n.checked_mul(mult)
-}
-
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !name.starts_with('.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Backend, Lifecycle};
 
     const GOOD: &str = r#"
 plinth {
@@ -940,6 +421,143 @@ check {
         assert_eq!(cfg.checks[0].severity[0].0.value, "ARC002");
     }
 
+    /// DESIGN.md section 2.1, every block.
+    const DESIGN: &str = r#"
+plinth {
+  project = "atropos"
+}
+environment "dev" {
+  env = { AWS_PROFILE = "dev" }
+}
+environment "test" {
+  lifecycle = "ephemeral"
+  ttl       = "72h"
+  test      = ["scripts/smoke.sh"]
+  pull_request {
+    autoplan = true
+  }
+}
+environment "staging" {
+  promote_from = "dev"
+  credentials  = { AWS_ACCESS_KEY_ID = "env:STAGING_AWS_KEY_ID" }
+  drift { every = "6h" }
+  pull_request {
+    autoplan = true
+    apply    = "merge"
+  }
+  hooks {
+    after_apply = ["scripts/notify.sh"]
+  }
+}
+environment "prod" {
+  promote_from = "staging"
+  protected    = true
+  approvals    = 1
+  apply_via    = "server"
+  budget       = 250
+}
+environment "local" {
+  endpoints = { aws = "http://localhost:4566" }
+}
+vault {
+  address = "https://vault.internal:8200"
+  auth    = "approle"
+}
+secret "stripe_secret_key" {
+  environments = ["staging", "prod"]
+  from         = "vault:secret/licensing/${env.name}#stripe_secret_key"
+  rotate_every = "90d"
+  generate     = { length = 48 }
+}
+policy "plans" {
+  paths  = ["policies/"]
+  owners = ["platform-lead", "security"]
+}
+publish "runtime" {
+  to      = "vault:secret/${project}/${env.name}/${stack.id}"
+  outputs = ["db_password", "api_url"]
+}
+"#;
+
+    #[test]
+    fn parses_every_block_of_the_design() {
+        let cfg = ProjectConfig::parse("plinth.hcl", DESIGN, "d").unwrap();
+        let env = |n: &str| cfg.environment(n).unwrap();
+        assert_eq!(env("test").ttl.as_ref().unwrap().value, 72 * 3600);
+        assert_eq!(env("test").test[0].value, "scripts/smoke.sh");
+        assert!(env("test").pull_request.as_ref().unwrap().autoplan);
+        let staging = env("staging");
+        assert_eq!(
+            staging.credential_sources().collect::<Vec<_>>(),
+            [("AWS_ACCESS_KEY_ID", "STAGING_AWS_KEY_ID")]
+        );
+        assert_eq!(staging.drift.as_ref().unwrap().every.value, 6 * 3600);
+        assert_eq!(
+            staging.pull_request.as_ref().unwrap().apply,
+            crate::ApplyOn::Merge
+        );
+        assert_eq!(
+            staging.hooks.as_ref().unwrap().after_apply[0].value,
+            "scripts/notify.sh"
+        );
+        assert_eq!(env("prod").apply_via, crate::ApplyVia::Server);
+        assert_eq!(env("prod").budget.as_ref().unwrap().value, 250.0);
+        assert_eq!(env("local").endpoints[0].0, "aws");
+        assert_eq!(cfg.vault.as_ref().unwrap().auth, crate::VaultAuth::AppRole);
+        let secret = &cfg.secrets[0];
+        assert_eq!(secret.rotate_every.as_ref().unwrap().value, 90 * 86400);
+        assert_eq!(secret.generate.as_ref().unwrap().length, 48);
+        assert_eq!(cfg.policies[0].owners, ["platform-lead", "security"]);
+        assert_eq!(cfg.publishes[0].outputs.len(), 2);
+        assert_eq!(cfg.plinth.var_files.len(), 2, "the default var files");
+        assert_eq!(
+            cfg.plinth.var_files[0].value.to_string(),
+            "\"env/${env.name}.tfvars\""
+        );
+    }
+
+    #[test]
+    fn var_files_can_be_turned_off() {
+        let cfg = ProjectConfig::parse(
+            "plinth.hcl",
+            "plinth {\n  var_files = []\n}\nenvironment \"dev\" {}\n",
+            "d",
+        )
+        .unwrap();
+        assert!(cfg.plinth.var_files.is_empty());
+        let cfg = ProjectConfig::parse("plinth.hcl", "environment \"dev\" {}\n", "d").unwrap();
+        assert_eq!(cfg.plinth.var_files.len(), 2);
+    }
+
+    #[test]
+    fn a_second_secret_of_the_same_name_is_an_error() {
+        let errs = errors(
+            "environment \"dev\" {}\nsecret \"a\" {\n  from = \"env:A\"\n}\nsecret \"a\" {\n  from = \"env:B\"\n}\n",
+        );
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("plinth.hcl:5:8: secret `a` is declared twice"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn credentials_need_an_env_source_and_ttl_an_ephemeral_environment() {
+        let errs = errors(
+            "environment \"dev\" {\n  credentials = { AWS_KEY = \"vault:x\" }\n  ttl = \"1h\"\n  apply_via = \"ci\"\n}\n",
+        );
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(
+            errs[0].contains("credential `AWS_KEY` of environment `dev` names no source"),
+            "{errs:?}"
+        );
+        assert!(
+            errs[1].contains("`ttl` only applies to ephemeral"),
+            "{errs:?}"
+        );
+        assert!(errs[2].contains("unknown apply_via `ci`"), "{errs:?}");
+    }
+
     fn errors(text: &str) -> Vec<String> {
         ProjectConfig::parse("plinth.hcl", text, "d")
             .unwrap_err()
@@ -992,13 +610,5 @@ check {
         );
         assert_eq!(errs.len(), 1);
         assert!(errs[0].contains("unknown environment `stagin`"));
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("72h"), Some(259200));
-        assert_eq!(parse_duration("7d"), Some(604800));
-        assert_eq!(parse_duration("h"), None);
-        assert_eq!(parse_duration("3 days"), None);
     }
 }

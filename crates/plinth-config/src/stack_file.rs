@@ -6,6 +6,7 @@ use std::sync::Arc;
 use plinth_diag::{Diagnostic, SourceFile};
 use serde_json::{Map, Value};
 
+use crate::blocks::hooks::{self, Hooks};
 use crate::body::{Reader, header_span, no_labels, one_label};
 use crate::expr::{Expr, Step};
 use crate::refs::unknown_ref;
@@ -25,6 +26,8 @@ pub struct StackConfig {
     pub dependencies: Vec<Dependency>,
     /// The `inputs` map in order.
     pub inputs: Vec<Input>,
+    /// The `hooks` block, run in the stack directory.
+    pub hooks: Option<Hooks>,
 }
 
 /// Settings of the `stack` block.
@@ -71,14 +74,29 @@ impl StackConfig {
             "stack.hcl",
             0..0,
             &["inputs"],
-            &["stack", "dependency"],
+            &["stack", "dependency", "hooks"],
             &mut diags,
         );
         let mut settings: Option<StackSettings> = None;
         let mut dependencies: Vec<Dependency> = Vec::new();
+        let mut hooks_block: Option<Hooks> = None;
         for block in &top.blocks {
             let span = hcl_edit::Span::span(*block).unwrap_or_else(|| header_span(block));
             match block.ident.value().as_str() {
+                "hooks" => {
+                    no_labels(block, &source, "hooks", &mut diags);
+                    if hooks_block.is_some() {
+                        diags.push(
+                            Diagnostic::error("stack.hcl declares the `hooks` block twice").at(
+                                &source,
+                                header_span(block),
+                                "second declaration",
+                            ),
+                        );
+                        continue;
+                    }
+                    hooks_block = Some(hooks::parse(block, &source, span, "stack.hcl", &mut diags));
+                }
                 "stack" => {
                     no_labels(block, &source, "stack", &mut diags);
                     if settings.is_some() {
@@ -140,6 +158,7 @@ impl StackConfig {
                 .into_iter()
                 .map(|(name, value)| Input { name, value })
                 .collect(),
+            hooks: hooks_block,
         })
     }
 
@@ -222,7 +241,7 @@ fn parse_dependency(
     })
 }
 
-const PLAIN_REFS: &[&str] = &["env.name", "project", "stack.id"];
+const PLAIN_REFS: &[&str] = &["env.name", "env.template", "project", "stack.id"];
 
 fn check_input_ref(
     r: &crate::Reference,
