@@ -36,7 +36,11 @@ impl Project {
     }
 }
 
-fn direct_calls(dir: &Path, cache: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>) -> Vec<PathBuf> {
+/// The local module directories the `.tf` files of `dir` call, memoised in `cache`.
+pub(crate) fn direct_calls(
+    dir: &Path,
+    cache: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>,
+) -> Vec<PathBuf> {
     if let Some(hit) = cache
         .lock()
         .expect("no panics while holding the lock")
