@@ -15,6 +15,8 @@ pub enum Exit {
     Blocked = 3,
     /// Usage or configuration error.
     Usage = 64,
+    /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
+    Interrupted = 130,
 }
 
 impl Exit {

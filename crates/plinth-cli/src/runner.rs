@@ -71,6 +71,7 @@ pub fn options(
         env: args.env.clone(),
         selection: args.select.selection(),
         changed,
+        only: None,
         parallelism: args.jobs,
         approve_destructive,
         lock_wait: Duration::from_secs(secs),
@@ -97,14 +98,23 @@ pub async fn execute(
         tty,
         ctx.color_stderr,
         ctx.quiet,
+        ctx.verbose.then(|| project.root.clone()),
     ));
-    let cancel = run.canceller();
+    let interrupter = run.interrupter();
     let interrupt = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!(
-                "interrupted: no new instance starts; waiting for running ones to stop and save their state"
-            );
+        let mut first = true;
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if first {
+                interrupter.interrupt();
+                eprintln!(
+                    "interrupted: no new instance starts; running engines were asked to stop and are saving their state"
+                );
+                first = false;
+            } else {
+                eprintln!(
+                    "still stopping: each engine got one interrupt and is finishing safely; waiting for it"
+                );
+            }
         }
     });
     let report = run.execute().await.map_err(|e| run_failure(ctx, e));
@@ -121,28 +131,48 @@ pub fn finish(
     detailed: bool,
 ) -> Result<Exit, Failure> {
     if json {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, report)
-            .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
-            .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
+        write_json(report)?;
     }
     if !json || !ctx.quiet {
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "{}", summary::table(report, ctx.color_stderr));
-        if report.action == "plan" && report.status != RunStatus::Failed && report.has_changes() {
-            let _ = writeln!(
-                err,
-                "apply exactly these plans with: plinth apply {} --plan {}",
-                report.env, report.run_id
-            );
+        if report.action == "plan" && report.has_changes() {
+            let blockers = report.not_appliable();
+            if blockers.is_empty() {
+                let _ = writeln!(
+                    err,
+                    "apply exactly these plans with: plinth apply {} --plan {}",
+                    report.env, report.run_id
+                );
+            } else {
+                let _ = writeln!(
+                    err,
+                    "these plans cannot be applied as a whole:\n  {}\napply the upstream stacks first (or plan and apply along the graph with --auto-approve), then plan again",
+                    blockers.join("\n  ")
+                );
+            }
         }
     }
     Ok(match report.status {
         RunStatus::Failed => Exit::Failure,
         RunStatus::Blocked => Exit::Blocked,
+        RunStatus::Interrupted => Exit::Interrupted,
         RunStatus::Succeeded if detailed && report.has_changes() => Exit::Changes,
         RunStatus::Succeeded => Exit::Success,
     })
+}
+
+/// Writes `value` as the one JSON document on stdout.
+pub fn write_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)
+        .and_then(|()| writeln!(out).map_err(serde_json::Error::io))
+        .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))
+}
+
+/// Whether stdin is a terminal someone can answer on.
+pub fn stdin_is_terminal() -> bool {
+    std::io::stdin().is_terminal()
 }
 
 /// Maps a run that could not start to its exit code.

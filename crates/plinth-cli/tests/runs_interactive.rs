@@ -86,8 +86,37 @@ fn apply_on_a_terminal_does_not_ask_about_preview_only_plans() {
     assert_eq!(code(&out), 3, "{text}");
     assert!(!text.contains("Only 'yes'"), "{text}");
     assert!(
-        text.contains("dev/app planned with mock outputs") && text.contains("--auto-approve"),
+        text.contains("dev/app: preview only (made with mock outputs)")
+            && text.contains("--auto-approve")
+            && text.contains("not asking"),
         "{text}"
     );
     assert!(state_snapshot(&fx).is_empty());
+}
+
+/// On a terminal, an apply whose upstream changed what a dependent read plans the rest again,
+/// shows it and asks once more: a foundation change lands in one command.
+#[test]
+fn apply_on_a_terminal_plans_the_rest_again_and_asks() {
+    let fx = two_stack_project();
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write(
+        "foundation/stack.hcl",
+        &FOUNDATION_HCL.replace("net-${env.name}", "net2-${env.name}"),
+    );
+    let (out, text) = on_terminal(&fx, "apply dev", "yes\nyes\n");
+    assert_eq!(code(&out), 0, "{text}");
+    assert!(
+        text.contains("planning dev/app again"),
+        "it says why it plans again: {text}"
+    );
+    assert_eq!(
+        text.matches("Only 'yes' will be accepted").count(),
+        2,
+        "asked once per plan: {text}"
+    );
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net2-dev|dev-region|vars-dev/small"
+    );
 }

@@ -73,7 +73,11 @@ fn pg_backend_keeps_one_state_per_instance_and_wires_outputs() {
         &["apply", "dev", "--plan", plan["run_id"].as_str().unwrap()],
     );
     assert_eq!(code(&out), 3, "{}", stderr(&out));
-    assert!(stderr(&out).contains("upstream state"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("stale: upstream output foundation.vpc_id"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = run(&fx, &["output", "prod", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));

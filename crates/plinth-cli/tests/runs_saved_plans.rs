@@ -63,7 +63,8 @@ fn preview_only_plan_is_refused_before_touching_state() {
     assert!(stderr(&out).contains("stale"), "{}", stderr(&out));
 }
 
-/// Every kind of change after the plan makes it stale: upstream state, own inputs, code.
+/// Every kind of change after the plan makes it stale: upstream outputs it reads, own inputs,
+/// code.
 /// The refused apply leaves every state file byte-identical.
 #[test]
 fn stale_plans_are_refused_and_state_is_untouched() {
@@ -85,7 +86,7 @@ fn stale_plans_are_refused_and_state_is_untouched() {
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("dev/app") && err.contains("stale") && err.contains("upstream state"),
+        err.contains("dev/app") && err.contains("stale: upstream output foundation.vpc_id"),
         "{err}"
     );
     assert_eq!(
@@ -106,7 +107,7 @@ fn stale_plans_are_refused_and_state_is_untouched() {
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
-        err.contains("dev/foundation") && err.contains("stale: inputs changed"),
+        err.contains("dev/foundation") && err.contains("stale: input region changed"),
         "only the inputs changed: {err}"
     );
     assert_eq!(state_snapshot(&fx), before);
@@ -118,7 +119,7 @@ fn stale_plans_are_refused_and_state_is_untouched() {
     let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
     assert_eq!(code(&out), 3, "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("stale") && err.contains("inputs"), "{err}");
+    assert!(err.contains("stale") && err.contains("input size"), "{err}");
     assert_eq!(state_snapshot(&fx), before);
 
     // Code changed after planning.
@@ -247,11 +248,12 @@ fn destructive_change_in_a_protected_environment_needs_approval() {
     assert_eq!(output(&fx, "prod", "db", "generation"), "2");
 }
 
-/// A plan run that changes an upstream says so on its dependents; applying it applies the
-/// upstream and then refuses the dependent, whose plan was made against the old state. The
-/// run is blocked (exit 3), not failed.
+/// A plan run that changes an upstream's outputs says so on its dependents. Applying it
+/// applies the upstream; the dependent's plan read the old output, so plinth plans the rest
+/// again at once and, without a terminal, stops with exit 3 and the one command that
+/// continues; that command applies the fresh plan.
 #[test]
-fn dependents_of_a_changing_upstream_are_flagged_and_refused_after_it_applies() {
+fn a_dependent_whose_upstream_output_moved_is_planned_again_and_continued() {
     let fx = two_stack_project();
     run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
     fx.write(
@@ -265,11 +267,13 @@ fn dependents_of_a_changing_upstream_are_flagged_and_refused_after_it_applies() 
         .unwrap_or_default()
         .to_string();
     assert!(
-        note.contains("foundation, which has pending changes"),
-        "the dependent's plan says it will go stale: {plan}"
+        note.contains("reads foundation, which has pending changes"),
+        "the dependent's plan says it may be planned again: {plan}"
     );
 
-    let applied = run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 3);
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan), "--json"]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let applied = report(&out);
     assert_eq!(applied["status"], "blocked");
     assert_eq!(instance(&applied, "foundation")["status"], "succeeded");
     let app = instance(&applied, "app");
@@ -278,8 +282,14 @@ fn dependents_of_a_changing_upstream_are_flagged_and_refused_after_it_applies() 
         app["reason"]
             .as_str()
             .unwrap_or_default()
-            .contains("upstream state changed"),
+            .contains("stale: upstream output foundation.vpc_id"),
         "{applied}"
+    );
+    let next = applied["next_plan"].as_str().expect("the re-plan's run id");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("plinth apply dev --plan {next}")),
+        "the one command that continues: {err}"
     );
     assert_eq!(
         output(&fx, "dev", "foundation", "vpc_id"),
@@ -288,6 +298,100 @@ fn dependents_of_a_changing_upstream_are_flagged_and_refused_after_it_applies() 
     assert_eq!(
         output(&fx, "dev", "app", "seen"),
         "net-dev|dev-region|vars-dev/small",
-        "the refused plan left the dependent as it was"
+        "the stale plan left the dependent as it was"
+    );
+
+    let done = run_json(&fx, &["apply", "dev", "--plan", next], 0);
+    assert_eq!(
+        statuses(&done),
+        [("app".to_string(), "succeeded".to_string())]
+    );
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net2-dev|dev-region|vars-dev/small"
+    );
+}
+
+/// An upstream change that leaves the outputs a dependent reads as they were does not make
+/// the dependent's plan stale: the environment applies in one pass.
+#[test]
+fn a_foundation_change_that_keeps_its_outputs_applies_in_one_pass() {
+    let fx = two_stack_project();
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write(
+        "foundation/extra.tf",
+        "resource \"terraform_data\" \"extra\" {\n  input = \"more\"\n}\n",
+    );
+    fx.write("app/env/dev.tfvars", "size = \"medium\"\n");
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    assert_eq!(instance(&plan, "foundation")["add"], 1);
+    assert_eq!(instance(&plan, "app")["change"], 1);
+    let applied = run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 0);
+    assert_eq!(
+        statuses(&applied),
+        [
+            ("foundation".to_string(), "succeeded".to_string()),
+            ("app".to_string(), "succeeded".to_string())
+        ]
+    );
+    assert_eq!(
+        output(&fx, "dev", "app", "seen"),
+        "net-dev|dev-region|vars-dev/medium"
+    );
+}
+
+/// A plan run in which an instance failed (and its dependents were skipped) cannot be
+/// applied as if it were whole; narrowing to what planned can.
+#[test]
+fn a_plan_run_with_a_failed_instance_is_refused_unless_narrowed() {
+    let fx = two_stack_project();
+    fx.write("lone/stack.hcl", "").write(
+        "lone/main.tf",
+        "resource \"terraform_data\" \"l\" {\n  input = \"x\"\n}\n",
+    );
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write(
+        "foundation/main.tf",
+        &format!(
+            "{FOUNDATION_TF}\nresource \"terraform_data\" \"bad\" {{\n  input = var.nope\n}}\n"
+        ),
+    );
+    fx.write(
+        "lone/main.tf",
+        "resource \"terraform_data\" \"l\" {\n  input = \"y\"\n}\n",
+    );
+    let plan = run_json(&fx, &["plan", "dev"], 1);
+    assert_eq!(instance(&plan, "foundation")["status"], "failed");
+    assert_eq!(instance(&plan, "app")["status"], "skipped");
+    let reason = instance(&plan, "foundation")["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        reason.contains("foundation/main.tf:")
+            && reason.contains("Reference to undeclared input variable")
+            && reason.contains("engine.log"),
+        "the engine's file:line and the log: {reason}"
+    );
+    let before = state_snapshot(&fx);
+    let out = run(&fx, &["apply", "dev", "--plan", &run_id(&plan)]);
+    assert_eq!(code(&out), 3, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("nothing was applied")
+            && err.contains("dev/foundation failed")
+            && err.contains("dev/app skipped")
+            && err.contains("--stack lone"),
+        "{err}"
+    );
+    assert_eq!(state_snapshot(&fx), before, "nothing was applied");
+    let applied = run_json(
+        &fx,
+        &["apply", "dev", "--plan", &run_id(&plan), "--stack", "lone"],
+        0,
+    );
+    assert_eq!(
+        statuses(&applied),
+        [("lone".to_string(), "succeeded".to_string())]
     );
 }

@@ -8,6 +8,7 @@ pub mod layout;
 pub mod locate;
 pub mod plan_json;
 pub mod process;
+pub mod render;
 pub mod state;
 pub mod validate;
 
@@ -16,7 +17,8 @@ pub use init::{InitInputs, InitOutcome, ensure_init};
 pub use layout::Layout;
 pub use locate::{Engine, Flavor};
 pub use plan_json::{PlanSummary, summarize};
-pub use process::{Exit, Invocation};
+pub use process::{Exit, Invocation, ProcessRegistry};
+pub use render::{EngineMessage, messages, plan_rendering};
 pub use state::{OutputValue, StateSnapshot};
 
 /// What can go wrong driving the engine.

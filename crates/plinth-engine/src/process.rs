@@ -1,14 +1,74 @@
 //! Running the engine as a child process with the instance's environment, its output
 //! written (with secrets masked) to the instance's log.
+//!
+//! Two rules keep a run safe when plinth itself dies (kill -9, a closed terminal):
+//! - The engine never writes into a pipe: its output goes to a private file that plinth
+//!   copies, masked, into the log as it grows. A pipe whose reader died would kill the engine
+//!   with SIGPIPE on its next line, mid-apply, leaving a truncated state.
+//! - The engine runs in its own process group and inherits the environment lock's file
+//!   descriptor, so the lock lasts until the last engine exits; Ctrl-C reaches only plinth,
+//!   which asks each engine once to stop (a second SIGINT would make Terraform quit at once).
 
+use std::collections::HashSet;
+use std::io::{Read, Seek, Write};
+use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Command;
 
 use crate::{Engine, EngineError};
+
+/// Engine processes running now, so that an interrupt can reach each of them once.
+#[derive(Debug, Default)]
+pub struct ProcessRegistry {
+    pids: Mutex<HashSet<u32>>,
+    interrupted: std::sync::atomic::AtomicBool,
+}
+
+impl ProcessRegistry {
+    /// Sends SIGINT (the engine's graceful stop) to every engine running now, and to every one
+    /// started later in this run.
+    pub fn interrupt(&self) {
+        self.interrupted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let pids: Vec<u32> = self.lock().iter().copied().collect();
+        for pid in pids {
+            send_sigint(pid);
+        }
+    }
+
+    /// Whether [`interrupt`](Self::interrupt) was called.
+    pub fn is_interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<u32>> {
+        self.pids.lock().expect("no panics under this lock")
+    }
+
+    fn add(&self, pid: u32) {
+        self.lock().insert(pid);
+        if self.is_interrupted() {
+            send_sigint(pid);
+        }
+    }
+
+    fn remove(&self, pid: u32) {
+        self.lock().remove(&pid);
+    }
+}
+
+fn send_sigint(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
+        // SAFETY: kill(2) has no memory effects; a pid that exited meanwhile only yields ESRCH.
+        unsafe {
+            libc::kill(pid, libc::SIGINT);
+        }
+    }
+}
 
 /// How to run the engine for one instance.
 #[derive(Debug, Clone)]
@@ -21,10 +81,16 @@ pub struct Invocation {
     pub data_dir: PathBuf,
     /// The shared plugin cache.
     pub plugin_cache: PathBuf,
-    /// Extra environment: the environment block's `env`, backend credentials, `TF_VAR_*` secrets.
+    /// Extra environment: the environment block's `env`, credentials, backend credentials,
+    /// `TF_VAR_*` secrets.
     pub env: Vec<(String, String)>,
     /// Strings replaced by `***` in every log line.
     pub masks: Vec<String>,
+    /// Where running engines are registered for interrupts.
+    pub processes: Option<Arc<ProcessRegistry>>,
+    /// File descriptors the engine inherits (the environment lock), so that they stay open
+    /// as long as it runs.
+    pub inherit_fds: Vec<RawFd>,
 }
 
 /// A finished engine command.
@@ -34,8 +100,14 @@ pub struct Exit {
     pub code: i32,
 }
 
+/// Name of the file in the data dir that holds an engine's raw output while it runs.
+const RAW_OUTPUT: &str = "engine-output.raw";
+/// Beside it: the log it is being copied to, for a run that died before finishing the copy.
+const RAW_TARGET: &str = "engine-output.target";
+
 impl Invocation {
-    fn command(&self, args: &[&str]) -> Command {
+    /// A command for `args` with the instance's environment, in its own process group.
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.engine.binary);
         cmd.args(args)
             .current_dir(&self.dir)
@@ -47,14 +119,29 @@ impl Invocation {
             // A workspace selected in the user's shell would point every instance at it.
             .env_remove("TF_WORKSPACE")
             .stdin(Stdio::null())
-            .kill_on_drop(true);
+            .process_group(0);
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        let fds = self.inherit_fds.clone();
+        if !fds.is_empty() {
+            // SAFETY: runs in the forked child before exec; fcntl(2) is async-signal-safe and
+            // touches only the child's descriptor table.
+            unsafe {
+                cmd.pre_exec(move || {
+                    for fd in &fds {
+                        if libc::fcntl(*fd, libc::F_SETFD, 0) == -1 {
+                            return Err(std::io::Error::last_os_error());
+                        }
+                    }
+                    Ok(())
+                });
+            }
         }
         cmd
     }
 
-    /// Runs `args`, appending stdout and stderr to `log`.
+    /// Runs `args`, appending its output (masked) to `log`.
     pub async fn run(&self, args: &[&str], log: &Path) -> Result<Exit, EngineError> {
         self.run_with(args, None, log).await
     }
@@ -76,43 +163,91 @@ impl Invocation {
         stdout_file: Option<&Path>,
         log: &Path,
     ) -> Result<Exit, EngineError> {
+        let io = |p: &Path, e| EngineError::Io(p.display().to_string(), e);
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| io(&self.data_dir, e))?;
+        self.recover_raw_output();
+        let mut sink = open_log(log, args)?;
+        let raw_path = self.data_dir.join(RAW_OUTPUT);
+        let raw = private_file(&raw_path).map_err(|e| io(&raw_path, e))?;
+        let target = self.data_dir.join(RAW_TARGET);
+        std::fs::write(&target, log.as_os_str().as_encoded_bytes()).map_err(|e| io(&target, e))?;
         let mut cmd = self.command(args);
         match stdout_file {
             Some(path) => {
-                let file = std::fs::File::create(path)
-                    .map_err(|e| EngineError::Io(path.display().to_string(), e))?;
+                let file = std::fs::File::create(path).map_err(|e| io(path, e))?;
                 cmd.stdout(Stdio::from(file));
             }
             None => {
-                cmd.stdout(Stdio::piped());
+                cmd.stdout(Stdio::from(raw.try_clone().map_err(|e| io(&raw_path, e))?));
             }
         }
-        cmd.stderr(Stdio::piped());
-        let sink = Arc::new(Mutex::new(open_log(log, args)?));
+        cmd.stderr(Stdio::from(raw));
         let spawn_error = |e| EngineError::Spawn(self.engine.binary.display().to_string(), e);
         let mut child = cmd.spawn().map_err(spawn_error)?;
-        let mut copies = Vec::new();
-        if let Some(stdout) = child.stdout.take() {
-            copies.push(tokio::spawn(copy_lines(
-                stdout,
-                Arc::clone(&sink),
-                self.masks.clone(),
-            )));
+        let pid = child.id().unwrap_or(0);
+        if let Some(registry) = &self.processes {
+            registry.add(pid);
         }
-        let stderr = child.stderr.take().expect("piped");
-        copies.push(tokio::spawn(copy_lines(stderr, sink, self.masks.clone())));
-        let status = child.wait().await.map_err(spawn_error)?;
-        for copy in copies {
-            let _ = copy.await;
+        let mut tail = Tail::open(&raw_path, self.masks.clone()).map_err(|e| io(&raw_path, e))?;
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                () = tokio::time::sleep(Duration::from_millis(100)) => {
+                    tail.pump(&mut sink);
+                }
+            }
+        };
+        if let Some(registry) = &self.processes {
+            registry.remove(pid);
         }
+        tail.pump(&mut sink);
+        tail.finish(&mut sink);
+        let _ = std::fs::remove_file(&raw_path);
+        let _ = std::fs::remove_file(&target);
+        let status = status.map_err(spawn_error)?;
         Ok(Exit {
             code: status.code().unwrap_or(-1),
         })
     }
+
+    /// Copies, masked, the output an engine left when the plinth that ran it died, into the
+    /// log that run was writing; the masks are this instance's secrets now.
+    fn recover_raw_output(&self) {
+        let raw = self.data_dir.join(RAW_OUTPUT);
+        if !raw.is_file() {
+            return;
+        }
+        let target = std::fs::read(self.data_dir.join(RAW_TARGET))
+            .ok()
+            .map(|b| PathBuf::from(String::from_utf8_lossy(&b).into_owned()));
+        if let Some(log) = target
+            && let Ok(mut sink) = std::fs::OpenOptions::new().append(true).open(&log)
+            && let Ok(mut tail) = Tail::open(&raw, self.masks.clone())
+        {
+            let _ = writeln!(
+                sink,
+                "# plinth: output of an engine whose plinth process ended before copying it:"
+            );
+            tail.pump(&mut sink);
+            tail.finish(&mut sink);
+        }
+        let _ = std::fs::remove_file(&raw);
+        let _ = std::fs::remove_file(self.data_dir.join(RAW_TARGET));
+    }
+}
+
+/// A file readable and writable by its owner only: engine output can carry what masks hide.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
 }
 
 fn open_log(log: &Path, args: &[&str]) -> Result<std::fs::File, EngineError> {
-    use std::io::Write;
     if let Some(dir) = log.parent() {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::Io(dir.display().to_string(), e))?;
     }
@@ -125,23 +260,46 @@ fn open_log(log: &Path, args: &[&str]) -> Result<std::fs::File, EngineError> {
     Ok(f)
 }
 
-async fn copy_lines(
-    stream: impl AsyncRead + Unpin,
-    sink: Arc<Mutex<std::fs::File>>,
+/// Follows a growing file and copies its complete lines, masked, to a log.
+struct Tail {
+    file: std::fs::File,
     masks: Vec<String>,
-) {
-    use std::io::Write;
-    let mut reader = BufReader::new(stream);
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        match reader.read_until(b'\n', &mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let line = mask(&String::from_utf8_lossy(&buf), &masks);
-                let mut f = sink.lock().expect("log writers do not panic");
-                let _ = f.write_all(line.as_bytes());
+    pending: Vec<u8>,
+}
+
+impl Tail {
+    fn open(path: &Path, masks: Vec<String>) -> std::io::Result<Tail> {
+        let mut file = std::fs::File::open(path)?;
+        file.rewind()?;
+        Ok(Tail {
+            file,
+            masks,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Copies every complete line written so far.
+    fn pump(&mut self, sink: &mut std::fs::File) {
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            match self.file.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
             }
+        }
+        // Masks apply to whole lines: a secret split across two reads would slip through.
+        if let Some(end) = self.pending.iter().rposition(|b| *b == b'\n') {
+            let lines: Vec<u8> = self.pending.drain(..=end).collect();
+            let _ = sink.write_all(mask(&String::from_utf8_lossy(&lines), &self.masks).as_bytes());
+        }
+    }
+
+    /// Copies a last line without a newline.
+    fn finish(&mut self, sink: &mut std::fs::File) {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            let _ = sink.write_all(mask(&String::from_utf8_lossy(&rest), &self.masks).as_bytes());
+            let _ = sink.write_all(b"\n");
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub selection: Selection,
     /// `--changed`: only these instances (dependencies outside stay as they are).
     pub changed: Option<Affected>,
+    /// Exactly these stack ids (a re-plan of what an apply left), on top of the selection.
+    pub only: Option<BTreeSet<String>>,
     /// `-j`.
     pub parallelism: Option<usize>,
     /// `--approve-destructive`: allow deleting stateful resources in protected environments.
@@ -57,6 +59,14 @@ pub struct RunContext {
     /// Stacks whose plan in this run has changes (a dependent's plan made against their
     /// current state will be stale once they are applied).
     pub pending: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Stacks applied successfully in this run (their dependents' saved plans may now read
+    /// other values).
+    pub applied: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Engines running now, for Ctrl-C.
+    pub processes: Arc<plinth_engine::ProcessRegistry>,
+    /// The environment lock's descriptor, inherited by every engine so that the lock lasts
+    /// as long as the last of them.
+    pub lock_fd: std::sync::OnceLock<std::os::fd::RawFd>,
     /// Progress events.
     pub events: UnboundedSender<Event>,
     /// This run's id.
@@ -84,6 +94,9 @@ impl RunContext {
             .map_err(RunError::Usage)?;
         if let Some(changed) = &opts.changed {
             picked.retain(|s| changed.contains(&opts.env, s));
+        }
+        if let Some(only) = &opts.only {
+            picked.retain(|s| only.contains(s));
         }
         let selected: Vec<String> = graph
             .layers
@@ -157,6 +170,9 @@ impl RunContext {
             approve_destructive: opts.approve_destructive,
             states: StateCache::default(),
             pending: Default::default(),
+            applied: Default::default(),
+            processes: Default::default(),
+            lock_fd: Default::default(),
             events,
             run_id,
             project,

@@ -41,6 +41,13 @@ pub struct EnvLock {
     file: File,
 }
 
+impl EnvLock {
+    /// The lock's descriptor, for engines to inherit.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsRawFd::as_raw_fd(&self.file)
+    }
+}
+
 impl Drop for EnvLock {
     fn drop(&mut self) {
         let _ = self.file.set_len(0);

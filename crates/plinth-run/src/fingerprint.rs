@@ -33,9 +33,9 @@ impl Consumed<'_> {
         let hash = |value: &[u8]| hex::encode(Sha256::digest(value));
         let upstream: Vec<String> = self
             .inputs
-            .upstream
+            .consumed
             .iter()
-            .map(|(stack, (lineage, serial))| format!("{stack}={lineage}:{serial}"))
+            .map(|(output, value)| format!("{output}={value}"))
             .collect();
         let own = self
             .own_state
@@ -48,7 +48,7 @@ impl Consumed<'_> {
                 hash(&serde_json::to_vec(&self.inputs.vars).expect("JSON values serialise")),
             ),
             (
-                "upstream state".to_string(),
+                "upstream outputs".to_string(),
                 hash(upstream.join("\n").as_bytes()),
             ),
             ("own state".to_string(), hash(own.as_bytes())),
@@ -63,6 +63,53 @@ impl Consumed<'_> {
             ),
         ])
     }
+}
+
+/// Per-item hashes behind two of the parts, so that a stale plan names what changed:
+/// `inputs` by variable, `upstream outputs` by `stack.output`.
+pub type Details = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The per-item hashes of `inputs`.
+pub fn details(inputs: &ResolvedInputs) -> Details {
+    let vars = inputs
+        .vars
+        .iter()
+        .map(|(k, v)| (k.clone(), crate::inputs::value_hash(Some(v))))
+        .collect();
+    BTreeMap::from([
+        ("inputs".to_string(), vars),
+        ("upstream outputs".to_string(), inputs.consumed.clone()),
+    ])
+}
+
+/// What changed between a plan's record and now, most telling first: `upstream output
+/// net.vpc_id`, `input size`, `code`, … Items of a part that differ are named when the
+/// plan recorded them.
+pub fn describe_changes(
+    old: &BTreeMap<String, String>,
+    old_details: &Details,
+    new: &BTreeMap<String, String>,
+    new_details: &Details,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in changed_parts(old, new) {
+        let items = match (old_details.get(&part), new_details.get(&part)) {
+            (Some(a), Some(b)) => changed_parts(a, b),
+            _ => Vec::new(),
+        };
+        let singular = match part.as_str() {
+            "inputs" => "input",
+            "upstream outputs" => "upstream output",
+            _ => "",
+        };
+        if items.is_empty() || singular.is_empty() {
+            out.push(part);
+        } else {
+            out.extend(items.into_iter().map(|i| format!("{singular} {i}")));
+        }
+    }
+    out.sort_by_key(|c| !c.starts_with("upstream output"));
+    out
 }
 
 /// The fingerprint of all parts together.

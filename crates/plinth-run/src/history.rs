@@ -243,6 +243,7 @@ impl History {
             reason: r.get("reason"),
             duration_ms: r.get::<i64, _>("duration_ms") as u64,
             log: None,
+            replan: false,
         })
         .collect();
         Ok(Some((run_row(&row), instances)))

@@ -2,7 +2,7 @@
 //! of precedence, lowest first), only for variables the stack declares, as one generated
 //! var file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use plinth_config::Scope;
 use serde_json::{Map, Value, json};
@@ -16,8 +16,10 @@ pub struct ResolvedInputs {
     pub vars: Map<String, Value>,
     /// Dependencies whose outputs came from `mock_outputs`.
     pub mocked: Vec<String>,
-    /// `(lineage, serial)` of each upstream state read, by stack id.
-    pub upstream: BTreeMap<String, (String, u64)>,
+    /// The upstream output values the inputs read, as `stack.output` → hash of the value
+    /// (`stack.*` when an input reads a whole `outputs` object). A saved plan is stale only
+    /// when one of these changed, not when the upstream state merely moved.
+    pub consumed: BTreeMap<String, String>,
 }
 
 /// Why inputs could not be resolved.
@@ -94,13 +96,21 @@ impl RunContext {
 
         let mut deps = Map::new();
         let mut mocked = Vec::new();
-        let mut upstream = BTreeMap::new();
+        let mut consumed = BTreeMap::new();
+        let reads = consumed_outputs(&stack.config);
         for (name, up) in &stack.dependencies {
             let state = self.state(up).await.map_err(InputError::Failed)?;
             let outputs = match state {
                 Some(s) if !s.is_empty() => {
-                    upstream.insert(up.clone(), (s.lineage.clone(), s.serial));
-                    Value::Object(s.output_values())
+                    let values = s.output_values();
+                    for output in reads.get(name.as_str()).into_iter().flatten() {
+                        let value = match *output {
+                            "*" => Some(Value::Object(values.clone())),
+                            o => values.get(o).cloned(),
+                        };
+                        consumed.insert(format!("{up}.{output}"), value_hash(value.as_ref()));
+                    }
+                    Value::Object(values)
                 }
                 _ => {
                     let mocks = &stack
@@ -146,7 +156,38 @@ impl RunContext {
         Ok(ResolvedInputs {
             vars,
             mocked,
-            upstream,
+            consumed,
         })
+    }
+}
+
+/// The outputs each dependency's `inputs` read: dependency name → output names (`*` for the
+/// whole `outputs` object).
+fn consumed_outputs(config: &plinth_config::StackConfig) -> BTreeMap<&str, BTreeSet<&str>> {
+    let mut out: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for input in &config.inputs {
+        for r in input.value.value.references() {
+            if r.root.value != "dependency" {
+                continue;
+            }
+            let path = r.attr_path();
+            if let [dep, "outputs", rest @ ..] = path.as_slice() {
+                out.entry(dep)
+                    .or_default()
+                    .insert(rest.first().copied().unwrap_or("*"));
+            }
+        }
+    }
+    out
+}
+
+/// A hash of a JSON value (`absent` for an output the upstream does not have).
+pub(crate) fn value_hash(value: Option<&Value>) -> String {
+    use sha2::{Digest, Sha256};
+    match value {
+        Some(v) => hex::encode(Sha256::digest(
+            serde_json::to_vec(v).expect("JSON values serialise"),
+        )),
+        None => "absent".to_string(),
     }
 }

@@ -8,7 +8,7 @@ use plinth_engine::{BackendSetup, Invocation, PlanSummary, StateSnapshot, summar
 
 use crate::context::RunContext;
 use crate::events::{Event, Phase};
-use crate::fingerprint::{changed_parts, combine};
+use crate::fingerprint::{combine, describe_changes, details};
 use crate::inputs::{InputError, ResolvedInputs};
 use crate::report::{InstanceReport, InstanceStatus};
 use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
@@ -109,7 +109,7 @@ impl RunContext {
         self.phase(stack, Phase::Init);
         if let Err(e) = self.init(stack, &inv, &backend, &files.log()).await {
             return InstanceReport::new(stack, InstanceStatus::Failed)
-                .because(with_error_line(e.to_string(), &files.log()));
+                .because(self.engine_failure(stack, e.to_string(), &files.log()));
         }
         self.apply_file(stack, &inv, &saved.plan(), &meta.summary, files)
             .await
@@ -142,15 +142,29 @@ impl RunContext {
         })?;
         let own = self.state(stack).await.map_err(blocked)?;
         let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
-        if combine(&parts) != meta.fingerprint {
-            let changed = changed_parts(&meta.parts, &parts);
-            return Err(blocked(format!(
-                "plan {} is stale: {} changed since it was made; plan again",
-                meta.run_id,
-                changed.join(", ")
-            )));
+        if combine(&parts) == meta.fingerprint {
+            return Ok(());
         }
-        Ok(())
+        let changed = describe_changes(&meta.parts, &meta.details, &parts, &details(&inputs));
+        // Outputs that moved because an upstream was applied in this very run: a fresh plan
+        // of this instance is all that is needed, not a fix by the user.
+        let only_upstream = crate::fingerprint::changed_parts(&meta.parts, &parts)
+            .iter()
+            .all(|p| p == "upstream outputs" || p == "inputs")
+            && changed.iter().any(|c| c.starts_with("upstream output"));
+        let upstream_applied_here = {
+            let applied = self.applied.lock().expect("no panics under this lock");
+            self.graph
+                .node(stack)
+                .is_some_and(|n| n.depends_on.iter().any(|u| applied.contains(u)))
+        };
+        let mut report = blocked(format!(
+            "plan {} is stale: {} changed since it was made; plan again",
+            meta.run_id,
+            changed.join(", ")
+        ));
+        report.replan = only_upstream && upstream_applied_here;
+        Err(report)
     }
 
     /// Resolves secrets, inputs and backend of an instance, initialises, and writes the generated var file.
@@ -190,7 +204,7 @@ impl RunContext {
         let log = files.log();
         self.init(stack, &inv, &backend, &log)
             .await
-            .map_err(|e| failed(with_error_line(e.to_string(), &log)))?;
+            .map_err(|e| failed(self.engine_failure(stack, e.to_string(), &log)))?;
         let own = self.state(stack).await.map_err(failed)?;
         let var_file = inv.data_dir.join("plinth.tfvars.json");
         write_json(&var_file, &inputs.vars)
@@ -245,7 +259,8 @@ impl RunContext {
             0 => (PlanSummary::default(), Vec::new()),
             2 => self.read_plan(stack, &inv, files).await.map_err(failed)?,
             code => {
-                return Err(failed(with_error_line(
+                return Err(failed(self.engine_failure(
+                    stack,
                     format!("plan failed (exit {code})"),
                     &log,
                 )));
@@ -260,6 +275,7 @@ impl RunContext {
             mocked: inputs.mocked.clone(),
             fingerprint: combine(&parts),
             parts,
+            details: details(&inputs),
             summary,
             needs_approval,
             pending_upstream: self.pending_upstream(stack),
@@ -290,7 +306,7 @@ impl RunContext {
             .await
             .map_err(|e| e.to_string())?;
         if exit.code != 0 {
-            return Err(with_error_line("show -json failed".to_string(), &log));
+            return Err(self.engine_failure(stack, "show -json failed".to_string(), &log));
         }
         let plan_json: serde_json::Value = read_json(&files.json())?;
         let mut summary = summarize(&plan_json);
@@ -399,17 +415,54 @@ impl RunContext {
         // Whatever happened, the state may have moved: dependents must see the fresh one.
         self.states.refresh(stack, self.read_state(stack).await);
         match result {
-            Ok(exit) if exit.code == 0 => Ok(std::fs::read_to_string(&log).unwrap_or_default()),
-            Ok(exit) => Err(with_error_line(
-                format!("apply failed (exit {})", exit.code),
-                &log,
-            )),
+            Ok(exit) if exit.code == 0 => {
+                self.applied
+                    .lock()
+                    .expect("no panics under this lock")
+                    .insert(stack.to_string());
+                Ok(std::fs::read_to_string(&log).unwrap_or_default())
+            }
+            Ok(exit) => {
+                Err(self.engine_failure(stack, format!("apply failed (exit {})", exit.code), &log))
+            }
             Err(e) => Err(e.to_string()),
         }
     }
 }
 
 impl RunContext {
+    /// A failure message with the engine's first error (`stack/main.tf:3: summary`), how
+    /// many more there are, and where the whole log is.
+    pub(crate) fn engine_failure(
+        &self,
+        stack: &str,
+        message: String,
+        log: &std::path::Path,
+    ) -> String {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let errors: Vec<_> = plinth_engine::messages(&text)
+            .into_iter()
+            .filter(|m| m.severity == "Error")
+            .collect();
+        let shown_log = log
+            .strip_prefix(&self.project.root)
+            .unwrap_or(log)
+            .display();
+        match errors.first() {
+            Some(first) => {
+                let more = match errors.len() {
+                    1 => String::new(),
+                    n => format!(" (and {} more)", n - 1),
+                };
+                format!(
+                    "{message}: {}{more}; log: {shown_log}",
+                    first.one_line(stack)
+                )
+            }
+            None => format!("{message}; log: {shown_log}"),
+        }
+    }
+
     /// The direct upstream stacks of `stack` whose plan in this run has changes.
     fn pending_upstream(&self, stack: &str) -> Vec<String> {
         let pending = self.pending.lock().expect("no panics under this lock");
@@ -466,7 +519,7 @@ fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {
     }
     if !meta.pending_upstream.is_empty() && !meta.preview_only {
         notes.push(format!(
-            "made against the current state of {}, which has pending changes: plan again after applying it",
+            "reads {}, which has pending changes: if they change what it reads, apply plans it again",
             meta.pending_upstream.join(", ")
         ));
     }
@@ -480,19 +533,6 @@ fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {
         r.reason = Some(notes.join("; "));
     }
     r
-}
-
-/// Adds the engine's last `Error:` line from the log to a failure message.
-fn with_error_line(message: String, log: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let error = text.lines().rev().find_map(|l| {
-        let l = l.trim_start_matches(['│', ' ', '╷', '╵']).trim();
-        l.strip_prefix("Error: ").map(str::to_string)
-    });
-    match error {
-        Some(e) => format!("{message}: {e}"),
-        None => format!("{message}; see {}", log.display()),
-    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,22 @@ impl Mode {
     }
 }
 
+/// Stops a run from another task (Ctrl-C).
+#[derive(Clone)]
+pub struct Interrupter {
+    cancelled: Arc<AtomicBool>,
+    processes: Arc<plinth_engine::ProcessRegistry>,
+}
+
+impl Interrupter {
+    /// Starts nothing new and asks every running engine, once, to stop.
+    pub fn interrupt(&self) {
+        if !self.cancelled.swap(true, Ordering::SeqCst) {
+            self.processes.interrupt();
+        }
+    }
+}
+
 /// A run that passed its preflight and holds its environment's lock.
 pub struct Run {
     ctx: Arc<RunContext>,
@@ -122,6 +138,7 @@ impl Run {
         let lock = env_lock::acquire(&lock_path, &holder, opts.lock_wait).map_err(|h| {
             RunError::Blocked(format!("environment `{}` is locked: {h}", ctx.env()))
         })?;
+        let _ = ctx.lock_fd.set(lock.raw_fd());
         let order = match &mode {
             Mode::ApplySaved(plan_run) => saved_order(&ctx, plan_run, &opts).await?,
             _ => ctx.selected.clone(),
@@ -146,10 +163,13 @@ impl Run {
         &self.order
     }
 
-    /// A flag that, once set, stops the run from starting more instances; running engine
-    /// processes finish (an interrupted Terraform still saves its state).
-    pub fn canceller(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.cancelled)
+    /// A handle that stops the run: no instance starts any more and each running engine
+    /// gets one SIGINT, its graceful stop (an interrupted Terraform still saves its state).
+    pub fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            cancelled: Arc::clone(&self.cancelled),
+            processes: Arc::clone(&self.ctx.processes),
+        }
     }
 
     /// Executes the run and records it in the history.
@@ -234,24 +254,33 @@ impl Run {
             env: ctx.env().to_string(),
             status: RunReport::status_of(&instances),
             instances,
+            next_plan: None,
         };
+        let mut report = report;
+        if self.cancelled.load(Ordering::SeqCst) {
+            report.status = RunStatus::Interrupted;
+        }
         if self.mode == Mode::Plan {
-            let planned = report
-                .instances
-                .iter()
-                .filter(|i| {
+            let (planned, not_planned): (Vec<&InstanceReport>, Vec<&InstanceReport>) =
+                report.instances.iter().partition(|i| {
                     matches!(
                         i.status,
                         InstanceStatus::Succeeded | InstanceStatus::Unchanged
                     )
-                })
-                .map(|i| i.stack.clone())
-                .collect();
+                });
             let manifest = RunManifest {
                 run_id: ctx.run_id.clone(),
                 action: "plan".into(),
                 env: ctx.env().to_string(),
-                planned,
+                planned: planned.iter().map(|i| i.stack.clone()).collect(),
+                not_planned: not_planned
+                    .iter()
+                    .map(|i| saved::NotPlanned {
+                        stack: i.stack.clone(),
+                        status: i.status.as_str().to_string(),
+                        reason: i.reason.clone(),
+                    })
+                    .collect(),
             };
             write_json(&ctx.layout.run_dir(&ctx.run_id).join("run.json"), &manifest)
                 .map_err(|e| RunError::Other(e.to_string()))?;
@@ -284,11 +313,51 @@ async fn saved_order(
             ctx.env()
         )));
     }
-    let narrowed = !opts.selection.is_all() || opts.changed.is_some();
+    let narrowed = !opts.selection.is_all() || opts.changed.is_some() || opts.only.is_some();
+    let wanted = |s: &String| !narrowed || ctx.selected.contains(s);
+    // A run that could not plan everything is not a plan of the environment: applying the
+    // rest would report success for instances that never planned.
+    let missing: Vec<String> = manifest
+        .not_planned
+        .iter()
+        .filter(|n| wanted(&n.stack))
+        .map(|n| {
+            format!(
+                "{}/{} {}{}",
+                ctx.env(),
+                n.stack,
+                n.status,
+                n.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    if !missing.is_empty() {
+        let planned: Vec<&str> = manifest
+            .planned
+            .iter()
+            .filter(|s| wanted(s))
+            .map(String::as_str)
+            .collect();
+        let hint = if planned.is_empty() {
+            "fix them and plan again".to_string()
+        } else {
+            format!(
+                "fix them and plan again, or apply only what planned with --stack {}",
+                planned.join(" --stack ")
+            )
+        };
+        return Err(RunError::Blocked(format!(
+            "refusing to apply plan {plan_run}; nothing was applied: it has no plan for\n  {}\n{hint}",
+            missing.join("\n  ")
+        )));
+    }
     let order: Vec<String> = manifest
         .planned
         .iter()
-        .filter(|s| !narrowed || ctx.selected.contains(s))
+        .filter(|s| wanted(s))
         .cloned()
         .collect();
     let mut refusals = Vec::new();

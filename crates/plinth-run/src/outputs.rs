@@ -23,6 +23,7 @@ pub async fn env_outputs(
         env: env.to_string(),
         selection,
         changed: None,
+        only: None,
         parallelism: None,
         approve_destructive: false,
         lock_wait: std::time::Duration::ZERO,

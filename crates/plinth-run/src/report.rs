@@ -73,6 +73,10 @@ pub struct InstanceReport {
     /// The engine log of this instance in this run.
     #[serde(skip)]
     pub log: Option<PathBuf>,
+    /// A saved plan refused only because an upstream applied in the same run changed what it
+    /// reads: planning it again is the way on.
+    #[serde(skip)]
+    pub replan: bool,
 }
 
 impl InstanceReport {
@@ -88,6 +92,7 @@ impl InstanceReport {
             reason: None,
             duration_ms: 0,
             log: None,
+            replan: false,
         }
     }
 
@@ -108,6 +113,8 @@ pub enum RunStatus {
     Failed,
     /// Nothing failed, but something was blocked.
     Blocked,
+    /// Stopped by Ctrl-C: nothing new started, running engines were asked to stop.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -117,6 +124,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Blocked => "blocked",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -134,6 +142,10 @@ pub struct RunReport {
     pub status: RunStatus,
     /// Per instance, in execution order.
     pub instances: Vec<InstanceReport>,
+    /// For an apply that stopped because outputs moved under some plans: the plan run made
+    /// for the rest (`plinth apply ENV --plan NEXT` continues).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_plan: Option<String>,
 }
 
 impl RunReport {
@@ -151,6 +163,24 @@ impl RunReport {
         } else {
             RunStatus::Succeeded
         }
+    }
+
+    /// Why this plan run cannot be applied whole, one line per instance in the way (empty
+    /// when `apply --plan` would take it).
+    pub fn not_appliable(&self) -> Vec<String> {
+        self.instances
+            .iter()
+            .filter_map(|i| {
+                let why = match i.status {
+                    InstanceStatus::Failed | InstanceStatus::Blocked | InstanceStatus::Skipped => {
+                        i.status.as_str().to_string()
+                    }
+                    _ if i.preview_only => "preview only (made with mock outputs)".to_string(),
+                    _ => return None,
+                };
+                Some(format!("{}/{}: {why}", self.env, i.stack))
+            })
+            .collect()
     }
 
     /// Whether any instance has changes.

@@ -20,8 +20,11 @@ pub struct PlanMeta {
     pub mocked: Vec<String>,
     /// Hash of everything consumed.
     pub fingerprint: String,
-    /// Hash of each consumed part (code, inputs, upstream state, …).
+    /// Hash of each consumed part (code, inputs, upstream outputs, …).
     pub parts: std::collections::BTreeMap<String, String>,
+    /// Per-item hashes of the `inputs` and `upstream outputs` parts, to name what changed.
+    #[serde(default)]
+    pub details: crate::fingerprint::Details,
     /// Change counts.
     pub summary: PlanSummary,
     /// Destructive changes of stateful resources that need `--approve-destructive`.
@@ -43,6 +46,21 @@ pub struct RunManifest {
     pub env: String,
     /// Stacks that have a saved plan, in execution order.
     pub planned: Vec<String>,
+    /// Instances of the run that have no plan (failed, blocked or skipped), with why: a run
+    /// with any of these cannot be applied whole.
+    #[serde(default)]
+    pub not_planned: Vec<NotPlanned>,
+}
+
+/// An instance a plan run could not plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NotPlanned {
+    /// Stack id.
+    pub stack: String,
+    /// `failed`, `blocked` or `skipped`.
+    pub status: String,
+    /// Why.
+    pub reason: Option<String>,
 }
 
 /// Paths of one instance's files in a run.

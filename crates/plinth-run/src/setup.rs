@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::path::Path;
+use std::sync::Arc;
 
 use plinth_config::{Backend, Scope};
 use plinth_engine::{
@@ -133,6 +134,8 @@ impl RunContext {
             plugin_cache: self.layout.plugin_cache(),
             env,
             masks,
+            processes: Some(Arc::clone(&self.processes)),
+            inherit_fds: self.lock_fd.get().copied().into_iter().collect(),
         }
     }
 

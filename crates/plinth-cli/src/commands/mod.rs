@@ -12,6 +12,7 @@ pub mod output;
 pub mod plan;
 pub mod runs;
 pub mod serve;
+pub mod show;
 pub mod state;
 pub mod token;
 
@@ -32,6 +33,8 @@ pub enum Command {
     Output(Box<output::Args>),
     /// List runs, or show one run.
     Runs(Box<runs::Args>),
+    /// Show a run's planned resource changes as the engine renders them (secrets masked).
+    Show(Box<show::Args>),
     /// Run governance checks on the code.
     Check(Box<check::Args>),
     /// Run the plinth server (state backend, locks, API).
@@ -52,6 +55,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Destroy(args) => destroy::run(ctx, *args),
         Command::Output(args) => output::run(ctx, *args),
         Command::Runs(args) => runs::run(ctx, *args),
+        Command::Show(args) => show::run(ctx, *args),
         Command::Check(args) => check::run(ctx, *args),
         Command::Serve(args) => serve::run(ctx, *args),
         Command::Token(args) => token::run(ctx, *args),

@@ -63,6 +63,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
             let status = match row.status.as_str() {
                 "failed" => RunStatus::Failed,
                 "blocked" => RunStatus::Blocked,
+                "interrupted" => RunStatus::Interrupted,
                 _ => RunStatus::Succeeded,
             };
             let report = RunReport {
@@ -71,6 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 env: row.env.clone(),
                 status,
                 instances,
+                next_plan: None,
             };
             let mut text = format!(
                 "run {}: {} {} · {} · by {} · started {}{}{}\n",

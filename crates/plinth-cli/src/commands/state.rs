@@ -80,7 +80,8 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         .build()
         .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
     let client = Client {
-        http: reqwest::Client::new(),
+        http: plinth_http::client(&plinth_http::ClientOptions::default())
+            .map_err(|e| Failure::usage(e.to_string()))?,
         base: server.trim_end_matches('/').to_owned(),
         token,
     };

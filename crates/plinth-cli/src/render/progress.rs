@@ -19,6 +19,7 @@ pub async fn show(
     tty: bool,
     color: bool,
     quiet: bool,
+    details: Option<std::path::PathBuf>,
 ) {
     let started = Instant::now();
     if tty && !quiet {
@@ -61,6 +62,9 @@ pub async fn show(
                         multi.remove(&bar);
                     }
                     let _ = multi.println(line);
+                    if let Some(text) = details.as_deref().and_then(|root| detail(&report, root)) {
+                        let _ = multi.println(text);
+                    }
                 }
             }
             let running = bars.len();
@@ -86,11 +90,30 @@ pub async fn show(
                         report.stack,
                         outcome(&report, color)
                     );
+                    if let Some(text) = details.as_deref().and_then(|root| detail(&report, root)) {
+                        let _ = writeln!(err, "{text}");
+                    }
                 }
                 _ => {}
             }
         }
     }
+}
+
+/// With `-v`: the plan (or the engine's errors) of a finished instance, indented.
+fn detail(r: &InstanceReport, root: &std::path::Path) -> Option<String> {
+    let log = r.log.as_deref()?;
+    if !matches!(r.status, InstanceStatus::Succeeded | InstanceStatus::Failed) {
+        return None;
+    }
+    let text = crate::commands::show::instance_text(r, log, root);
+    Some(
+        text.trim_end()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 fn finished_line(r: &InstanceReport, color: bool) -> String {

@@ -158,7 +158,7 @@ impl Server {
             .build()
             .unwrap();
         rt.block_on(async {
-            let response = reqwest::Client::new()
+            let response = http_client()
                 .request(method.parse().unwrap(), format!("{}{path}", self.url))
                 .bearer_auth(token)
                 .send()
@@ -187,7 +187,7 @@ impl Server {
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut request = reqwest::Client::new()
+            let mut request = http_client()
                 .request(method.parse().unwrap(), url)
                 .body(body);
             if let Some(token) = token {
@@ -209,7 +209,9 @@ impl Server {
             .build()
             .unwrap();
         let text = rt.block_on(async {
-            reqwest::get(format!("{}/metrics", self.url))
+            http_client()
+                .get(format!("{}/metrics", self.url))
+                .send()
                 .await
                 .unwrap()
                 .text()
@@ -429,4 +431,9 @@ macro_rules! on_sqlite_and_postgres {
             $( #[test] fn $name() { super::$name(super::serve_support::Db::postgres()) } )*
         }
     };
+}
+
+/// A client like plinth's own (rustls on ring), for talking to the test server.
+pub fn http_client() -> reqwest::Client {
+    plinth_http::client(&plinth_http::ClientOptions::default()).expect("an HTTP client")
 }
