@@ -6,23 +6,33 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
     /// Everything succeeded.
-    Success = 0,
+    Success,
     /// Something failed (an engine error, a failed instance, a server refusal).
-    Failure = 1,
+    Failure,
     /// Changes are present (only with `--detailed-exitcode`).
-    Changes = 2,
+    Changes,
     /// Blocked: a lock is held, a gate is missing, a plan is stale or preview-only.
-    Blocked = 3,
+    Blocked,
     /// Usage or configuration error.
-    Usage = 64,
+    Usage,
     /// Interrupted by Ctrl-C (128 + SIGINT, as shells report it).
-    Interrupted = 130,
+    Interrupted,
+    /// The engine's own exit code (`plinth exec`).
+    Code(u8),
 }
 
 impl Exit {
     /// The process exit code.
     pub fn code(self) -> u8 {
-        self as u8
+        match self {
+            Exit::Success => 0,
+            Exit::Failure => 1,
+            Exit::Changes => 2,
+            Exit::Blocked => 3,
+            Exit::Usage => 64,
+            Exit::Interrupted => 130,
+            Exit::Code(c) => c,
+        }
     }
 }
 

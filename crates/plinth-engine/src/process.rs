@@ -106,7 +106,7 @@ const RAW_OUTPUT: &str = "engine-output.raw";
 const RAW_TARGET: &str = "engine-output.target";
 
 impl Invocation {
-    /// A command for `args` with the instance's environment, in its own process group.
+    /// A command for `args` with the instance's environment.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.engine.binary);
         cmd.args(args)
@@ -118,8 +118,7 @@ impl Invocation {
             .env("CHECKPOINT_DISABLE", "1")
             // A workspace selected in the user's shell would point every instance at it.
             .env_remove("TF_WORKSPACE")
-            .stdin(Stdio::null())
-            .process_group(0);
+            .stdin(Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -172,6 +171,9 @@ impl Invocation {
         let target = self.data_dir.join(RAW_TARGET);
         std::fs::write(&target, log.as_os_str().as_encoded_bytes()).map_err(|e| io(&target, e))?;
         let mut cmd = self.command(args);
+        // Its own process group: a Ctrl-C on the terminal reaches plinth only, which passes
+        // exactly one interrupt on.
+        cmd.process_group(0);
         match stdout_file {
             Some(path) => {
                 let file = std::fs::File::create(path).map_err(|e| io(path, e))?;
@@ -205,6 +207,26 @@ impl Invocation {
         let _ = std::fs::remove_file(&raw_path);
         let _ = std::fs::remove_file(&target);
         let status = status.map_err(spawn_error)?;
+        Ok(Exit {
+            code: status.code().unwrap_or(-1),
+        })
+    }
+
+    /// Runs `args` attached to plinth's own terminal (stdin, stdout, stderr), in the
+    /// foreground: `plinth exec` of `console`, `state list`, `import`… The user sees the
+    /// engine's output unmasked, as running it by hand would show it.
+    pub async fn run_attached(&self, args: &[&str]) -> Result<Exit, EngineError> {
+        let mut cmd = self.command(args);
+        cmd.stdin(Stdio::inherit())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        let spawn_error = |e| EngineError::Spawn(self.engine.binary.display().to_string(), e);
+        let status = cmd
+            .spawn()
+            .map_err(spawn_error)?
+            .wait()
+            .await
+            .map_err(spawn_error)?;
         Ok(Exit {
             code: status.code().unwrap_or(-1),
         })

@@ -31,7 +31,16 @@ impl std::fmt::Display for Holder {
             f,
             "{} run {} (pid {}, {}, since {})",
             self.action, self.run_id, self.pid, self.who, self.since
-        )
+        )?;
+        // The engines inherit the lock: it outlives a plinth that was killed until they end.
+        if !std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+            write!(
+                f,
+                "; that plinth process has ended but engines it started still run and hold the \
+                 lock until they finish (wait with --lock-timeout)"
+            )?;
+        }
+        Ok(())
     }
 }
 

@@ -243,6 +243,7 @@ impl History {
             reason: r.get("reason"),
             duration_ms: r.get::<i64, _>("duration_ms") as u64,
             log: None,
+            exit_code: None,
             replan: false,
         })
         .collect();

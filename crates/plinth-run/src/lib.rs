@@ -4,6 +4,7 @@
 mod context;
 mod env_lock;
 mod events;
+mod exec;
 mod fingerprint;
 mod history;
 mod inputs;
@@ -72,6 +73,8 @@ pub enum Mode {
     ApplyAuto,
     /// `plinth destroy`.
     Destroy,
+    /// `plinth exec -- ARGS`: an engine command in each instance's context, one at a time.
+    Exec(Vec<String>),
 }
 
 impl Mode {
@@ -81,6 +84,7 @@ impl Mode {
             Mode::Plan => "plan",
             Mode::ApplySaved(_) | Mode::ApplyAuto => "apply",
             Mode::Destroy => "destroy",
+            Mode::Exec(_) => "exec",
         }
     }
 }
@@ -200,6 +204,12 @@ impl Run {
             .map(|n| (n.stack.clone(), n.depends_on.clone()))
             .collect();
         let mut order = self.order.clone();
+        let mut parallelism = ctx.parallelism;
+        if let Mode::Exec(_) = self.mode {
+            // One after another, each attached to the terminal; a failure stops nothing.
+            prerequisites.clear();
+            parallelism = 1;
+        }
         if self.mode == Mode::Destroy {
             // Dependents go first; a stack waits for everything that depends on it.
             order.reverse();
@@ -225,7 +235,7 @@ impl Run {
         let instances = scheduler::run_dag(
             &order,
             &prerequisites,
-            ctx.parallelism,
+            parallelism,
             &ctx.events,
             move |stack| {
                 let ctx = Arc::clone(&worker_ctx);
@@ -243,6 +253,7 @@ impl Run {
                         Mode::ApplyAuto => ctx.run_instance(stack, PlanKind::Apply).await,
                         Mode::Destroy => ctx.run_instance(stack, PlanKind::Destroy).await,
                         Mode::ApplySaved(plan_run) => ctx.run_saved(stack, plan_run).await,
+                        Mode::Exec(args) => ctx.exec_instance(stack, args).await,
                     }
                 }
             },

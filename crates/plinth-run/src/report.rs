@@ -73,6 +73,9 @@ pub struct InstanceReport {
     /// The engine log of this instance in this run.
     #[serde(skip)]
     pub log: Option<PathBuf>,
+    /// The engine's exit code, for `exec` (whose exit code is the worst of them).
+    #[serde(skip)]
+    pub exit_code: Option<i32>,
     /// A saved plan refused only because an upstream applied in the same run changed what it
     /// reads: planning it again is the way on.
     #[serde(skip)]
@@ -92,8 +95,15 @@ impl InstanceReport {
             reason: None,
             duration_ms: 0,
             log: None,
+            exit_code: None,
             replan: false,
         }
+    }
+
+    /// Sets the engine's exit code.
+    pub fn with_exit(mut self, code: i32) -> Self {
+        self.exit_code = Some(code);
+        self
     }
 
     /// Sets the reason.

@@ -6,6 +6,7 @@ use crate::exit::CmdResult;
 pub mod apply;
 pub mod check;
 pub mod destroy;
+pub mod exec;
 pub mod graph;
 pub mod ls;
 pub mod output;
@@ -29,6 +30,8 @@ pub enum Command {
     Apply(Box<apply::Args>),
     /// Destroy an environment's instances in reverse dependency order.
     Destroy(Box<destroy::Args>),
+    /// Run an engine command in each selected instance's context (`-- state list`).
+    Exec(Box<exec::Args>),
     /// Print every stack's outputs for an environment.
     Output(Box<output::Args>),
     /// List runs, or show one run.
@@ -53,6 +56,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Plan(args) => plan::run(ctx, *args),
         Command::Apply(args) => apply::run(ctx, *args),
         Command::Destroy(args) => destroy::run(ctx, *args),
+        Command::Exec(args) => exec::run(ctx, *args),
         Command::Output(args) => output::run(ctx, *args),
         Command::Runs(args) => runs::run(ctx, *args),
         Command::Show(args) => show::run(ctx, *args),
