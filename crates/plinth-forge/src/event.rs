@@ -1,7 +1,11 @@
-//! The forge-neutral meaning of a webhook delivery.
+//! The forge-neutral meaning of a webhook delivery. Serializable, so that a job row can
+//! carry the event it acts on.
+
+use serde::{Deserialize, Serialize};
 
 /// What a delivery asks plinth to do, the same for every forge.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Event {
     /// A pull (merge) request was opened, reopened, pushed to, marked ready or closed.
     PullRequest(PullRequestEvent),
@@ -29,7 +33,8 @@ impl Event {
 }
 
 /// What happened to a pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PullAction {
     /// Opened (GitHub `opened`, GitLab `open`, Gitea `opened`).
     Opened,
@@ -49,7 +54,7 @@ pub enum PullAction {
 }
 
 /// A pull (merge) request event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequestEvent {
     /// `owner/name` (GitLab: the project's full path, `group/sub/project`).
     pub repo: String,
@@ -81,7 +86,7 @@ pub struct PullRequestEvent {
 }
 
 /// A comment created on a pull (merge) request by a person.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentEvent {
     /// `owner/name` (GitLab: the project's full path).
     pub repo: String,

@@ -143,7 +143,10 @@ pub enum Permission {
 }
 
 /// A comment's id (GitLab: a note's id).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct CommentId(pub u64);
 
 impl fmt::Display for CommentId {

@@ -208,3 +208,23 @@ fn pings_pushes_and_reviews_are_ignored() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn events_round_trip_through_json_for_job_rows() {
+    let merged = repointed(examples().example("pull_request", Some("closed")))
+        .merged("3333333333333333333333333333333333333333");
+    let event = receive(ForgeKind::GitHub, &merged.delivery(SECRET));
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(json["kind"], "pull_request");
+    assert_eq!(
+        json["action"],
+        serde_json::json!({ "closed": { "merged": true } })
+    );
+    assert_eq!(serde_json::from_value::<Event>(json).unwrap(), event);
+    let ignored = receive(
+        ForgeKind::GitHub,
+        &examples().example("ping", None).delivery(SECRET),
+    );
+    let back: Event = serde_json::from_str(&serde_json::to_string(&ignored).unwrap()).unwrap();
+    assert_eq!(back, ignored);
+}
