@@ -6,8 +6,11 @@ use crate::exit::CmdResult;
 pub mod apply;
 pub mod check;
 pub mod destroy;
+pub mod doctor;
 pub mod exec;
 pub mod graph;
+pub mod import;
+pub mod init;
 pub mod ls;
 pub mod output;
 pub mod plan;
@@ -20,6 +23,12 @@ pub mod token;
 /// Every subcommand.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
+    /// Scaffold a project, or propose stack.hcl files for an existing Terraform repository.
+    Init(Box<init::Args>),
+    /// Write plinth.hcl and stack.hcl files from a Terragrunt tree or an atlantis.yaml.
+    Import(Box<import::Args>),
+    /// Check the engine, git, plugin cache and state backend; one line each.
+    Doctor(Box<doctor::Args>),
     /// List instances (stack × environment).
     Ls(Box<ls::Args>),
     /// Show the dependency graph of an environment.
@@ -51,6 +60,9 @@ pub enum Command {
 /// Runs the chosen subcommand.
 pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
     match command {
+        Command::Init(args) => init::run(ctx, *args),
+        Command::Import(args) => import::run(ctx, *args),
+        Command::Doctor(args) => doctor::run(ctx, *args),
         Command::Ls(args) => ls::run(ctx, *args),
         Command::Graph(args) => graph::run(ctx, *args),
         Command::Plan(args) => plan::run(ctx, *args),
