@@ -181,6 +181,12 @@ pub fn run_failure(ctx: &Context, err: RunError) -> Failure {
         RunError::Config(diags) => project::config_failure(ctx, &diags),
         RunError::Usage(m) => Failure::usage(m),
         RunError::Blocked(m) => Failure::blocked(m),
+        // A version plinth.hcl does not accept is a configuration matter; a missing binary
+        // or one that does not run is a failure of the machine.
+        RunError::Engine(
+            e @ (plinth_engine::EngineError::WrongVersion { .. }
+            | plinth_engine::EngineError::Constraint(_)),
+        ) => Failure::usage(e.to_string()),
         RunError::Engine(e) => Failure::failure(e.to_string()),
         RunError::Other(m) => Failure::failure(m),
     }

@@ -328,3 +328,111 @@ fn the_cycle_shown_starts_and_ends_on_the_same_stack() {
     assert!(err.contains("--> a/stack.hcl:2:11"), "{err}");
     assert!(err.contains("stacks on the cycle: a, b, c"), "{err}");
 }
+
+#[test]
+fn a_typo_in_one_stack_file_is_reported_alone() {
+    let f = project();
+    f.write("net/stack.hcl", "stak {}\n")
+        .write("app/stack.hcl", &dep("net", "net"))
+        .write("web/stack.hcl", "stack {\n  after = [\"net\"]\n}\n");
+    let err = f.usage_error(&["ls"]);
+    assert!(
+        err.contains("net/stack.hcl:1:1: unknown block `stak`")
+            || err.contains("--> net/stack.hcl:1:1"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("does not exist") && !err.contains("no stack.hcl at"),
+        "the dependents of a broken stack are not reported: {err}"
+    );
+    assert!(
+        err.ends_with("aborting due to 1 configuration error\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unclosed_brace_is_reported_where_it_opens() {
+    let f = project();
+    f.write(
+        "net/stack.hcl",
+        "stack {\n  tags = [\"a\"]\n\ndependency \"x\" {\n  stack = \"y\"\n",
+    );
+    let err = f.usage_error(&["ls"]);
+    assert!(err.contains("--> net/stack.hcl:4:16"), "{err}");
+    assert!(err.contains("`{` is never closed"), "{err}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located() {
+    let f = project();
+    std::fs::create_dir_all(f.root().join("net")).unwrap();
+    std::fs::write(
+        f.root().join("net/stack.hcl"),
+        b"stack {\n  description = \"caf\xe9\"\n}\n",
+    )
+    .unwrap();
+    let err = f.usage_error(&["ls"]);
+    assert!(
+        err.contains("net/stack.hcl is not valid UTF-8") && err.contains("--> net/stack.hcl:2:21"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_stack_file_that_is_a_directory_or_a_fifo_is_an_error() {
+    let f = project();
+    std::fs::create_dir_all(f.root().join("odd/stack.hcl")).unwrap();
+    let err = f.usage_error(&["ls"]);
+    assert!(err.contains("odd/stack.hcl is a directory"), "{err}");
+
+    let f = project();
+    std::fs::create_dir_all(f.root().join("pipe")).unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(f.root().join("pipe/stack.hcl"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // Never opened (a FIFO would block the read forever).
+    let err = f.usage_error(&["ls"]);
+    assert!(
+        err.contains("pipe/stack.hcl is not a regular file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_directories_that_differ_only_in_non_utf8_bytes_are_an_error() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = project();
+    for name in [&b"svc-\xff"[..], &b"svc-\xfe"[..]] {
+        let dir = f.root().join(std::ffi::OsStr::from_bytes(name));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("stack.hcl"), "").unwrap();
+    }
+    let err = f.usage_error(&["ls"]);
+    assert!(
+        err.contains("two stack directories have the id `svc-\u{fffd}`")
+            && err.contains("svc-\\xFE")
+            && err.contains("svc-\\xFF"),
+        "both paths are named: {err}"
+    );
+}
+
+#[test]
+fn an_engine_version_mismatch_is_a_configuration_error() {
+    let f = Fixture::new();
+    f.write(
+        "plinth.hcl",
+        "plinth {\n  engine_version = \">= 99.0\"\n}\nenvironment \"dev\" {}\n",
+    )
+    .write("net/stack.hcl", "")
+    .write("net/main.tf", "");
+    let out = f.plinth(&["plan", "dev"]);
+    assert_eq!(code(&out), 64, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("requires engine_version \">= 99.0\""),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -214,3 +214,34 @@ fn protected_environment_and_non_tty_refuse_destroy() {
     assert!(!fx.root().join("destroy-order.log").exists());
     assert_eq!(resource_count(&fx, "prod", "leaf"), 1);
 }
+
+/// A long note wraps inside the summary table instead of running past the screen; one
+/// instance is "1 instance".
+#[test]
+fn summary_tables_wrap_long_notes_and_count_in_the_singular() {
+    let fx = two_stack_project();
+    let out = run(&fx, &["plan", "dev", "--stack", "foundation"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("plan dev: 1 instance,"), "{err}");
+    run_json(&fx, &["apply", "dev", "--auto-approve"], 0);
+    fx.write("foundation/env/dev.tfvars", "tier = \"file-dev\"\n");
+    let out = run(&fx, &["plan", "dev"]);
+    let err = stderr(&out);
+    let table: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '└', '╞']))
+        .collect();
+    let text = table.join("\n");
+    assert!(text.contains("reads foundation, which has"), "{err}");
+    assert!(
+        !text.contains("if they change what it reads, apply plans it again"),
+        "the long note is wrapped over several lines: {text}"
+    );
+    for line in table {
+        assert!(
+            line.chars().count() <= 120,
+            "no table line past 120 columns off a terminal: {line:?}"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 
 mod blocks;
 mod body;
+mod brackets;
 mod expr;
 mod names;
 mod parse;
@@ -33,7 +34,7 @@ pub use blocks::state::{Backend, StateConfig};
 pub use blocks::vault::{VaultAuth, VaultConfig};
 pub use expr::{EvalError, Expr, Part, Reference, Scope, Step};
 pub use names::{copy_name_problem, parse_duration};
-pub use parse::parse_hcl;
+pub use parse::{decode_utf8, parse_hcl};
 pub use project_file::{PROJECT_FILE, ProjectConfig};
 pub use server_file::{
     ForgeAuth, ForgeDecl, ForgeKind, RepoDecl, SERVER_FILE, ServerFile, ServerSettings,

@@ -30,9 +30,11 @@ pub fn visit_stack_dirs<T: Send>(root: &Path, visit: impl Fn(PathBuf) -> T + Syn
             let found = &found;
             let visit = &visit;
             Box::new(move |entry| {
+                // Anything named stack.hcl counts, whatever its type: the loader refuses what
+                // is not a regular file instead of dropping the stack silently.
                 if let Ok(entry) = entry
                     && entry.file_name() == STACK_FILE
-                    && entry.file_type().is_some_and(|t| t.is_file())
+                    && entry.depth() > 0
                     && let Some(dir) = entry.path().parent()
                 {
                     let result = visit(dir.to_path_buf());

@@ -156,33 +156,35 @@ impl EnvGraph {
 }
 
 /// Longest-path layering: a node's layer is one more than its deepest dependency's.
+///
+/// Kahn's algorithm over in-degrees: iterative, so a dependency chain of any length (tens of
+/// thousands of stacks) cannot exhaust the stack. The graph was checked acyclic before.
 fn layer(nodes: &[Node], index: &HashMap<String, usize>) -> Vec<Vec<String>> {
-    let mut depth: Vec<Option<usize>> = vec![None; nodes.len()];
-    fn visit(
-        i: usize,
-        nodes: &[Node],
-        index: &HashMap<String, usize>,
-        depth: &mut Vec<Option<usize>>,
-    ) -> usize {
-        if let Some(d) = depth[i] {
-            return d;
+    let mut pending: Vec<usize> = nodes.iter().map(|n| n.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, node) in nodes.iter().enumerate() {
+        for up in &node.depends_on {
+            dependents[index[up]].push(i);
         }
-        let d = nodes[i]
-            .depends_on
-            .iter()
-            .map(|u| visit(index[u], nodes, index, depth) + 1)
-            .max()
-            .unwrap_or(0);
-        depth[i] = Some(d);
-        d
+    }
+    let mut depth = vec![0usize; nodes.len()];
+    let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|&i| pending[i] == 0).collect();
+    while let Some(i) = ready.pop_front() {
+        for &d in &dependents[i] {
+            depth[d] = depth[d].max(depth[i] + 1);
+            pending[d] -= 1;
+            if pending[d] == 0 {
+                ready.push_back(d);
+            }
+        }
     }
     let mut layers: Vec<Vec<String>> = Vec::new();
-    for i in 0..nodes.len() {
-        let d = visit(i, nodes, index, &mut depth);
+    for (i, node) in nodes.iter().enumerate() {
+        let d = depth[i];
         if layers.len() <= d {
             layers.resize(d + 1, Vec::new());
         }
-        layers[d].push(nodes[i].stack.clone());
+        layers[d].push(node.stack.clone());
     }
     layers
 }

@@ -31,19 +31,20 @@ impl Project {
             ))]
         })?;
         let project_file = root.join(PROJECT_FILE);
-        let text = std::fs::read_to_string(&project_file).map_err(|e| {
+        let bytes = std::fs::read(&project_file).map_err(|e| {
             vec![Diagnostic::error(format!(
                 "cannot read {}: {e}",
                 project_file.display()
             ))]
         })?;
+        let text = plinth_config::decode_utf8(PROJECT_FILE, &bytes).map_err(|d| vec![*d])?;
         let default_name = root
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("project");
-        let config = ProjectConfig::parse(PROJECT_FILE, &text, default_name);
+        let config = ProjectConfig::parse(PROJECT_FILE, text, default_name);
 
-        type Parsed = (PathBuf, Result<(String, StackConfig), Vec<Diagnostic>>);
+        type Parsed = (PathBuf, String, Result<StackConfig, Vec<Diagnostic>>);
         let mut parsed: Vec<Parsed> = visit_stack_dirs(&root, |dir| {
             let id = stack_id(&root, &dir);
             let display = if id == "." {
@@ -51,13 +52,8 @@ impl Project {
             } else {
                 format!("{id}/{STACK_FILE}")
             };
-            let result = match std::fs::read_to_string(dir.join(STACK_FILE)) {
-                Ok(text) => StackConfig::parse(&display, &text).map(|cfg| (id, cfg)),
-                Err(e) => Err(vec![Diagnostic::error(format!(
-                    "cannot read {display}: {e}"
-                ))]),
-            };
-            (dir, result)
+            let result = read_stack_file(&dir.join(STACK_FILE), &display);
+            (dir, id, result)
         });
         parsed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
 
@@ -69,17 +65,42 @@ impl Project {
                 None
             }
         };
-        let mut stacks = Vec::with_capacity(parsed.len());
-        for (dir, result) in parsed {
+        let mut stacks: Vec<Stack> = Vec::with_capacity(parsed.len());
+        // Stacks whose stack.hcl has errors still exist: their dependents are not reported
+        // as depending on something missing.
+        let mut broken: HashMap<String, PathBuf> = HashMap::new();
+        for (dir, id, result) in parsed {
+            let twin = stacks
+                .iter()
+                .find(|s| s.id == id)
+                .map(|s| s.dir.clone())
+                .or_else(|| broken.get(&id).cloned());
+            if let Some(first) = twin {
+                diags.push(
+                    Diagnostic::error(format!(
+                        "two stack directories have the id `{id}`: {:?} and {:?}",
+                        first.strip_prefix(&root).unwrap_or(&first),
+                        dir.strip_prefix(&root).unwrap_or(&dir)
+                    ))
+                    .with_help(
+                        "their names differ only in bytes that are not UTF-8; rename one so \
+                         that every stack has a distinct UTF-8 path",
+                    ),
+                );
+                continue;
+            }
             match result {
-                Ok((id, cfg)) => stacks.push(Stack {
+                Ok(cfg) => stacks.push(Stack {
                     id,
                     dir,
                     config: cfg,
                     dependencies: Vec::new(),
                     after: Vec::new(),
                 }),
-                Err(d) => diags.extend(d),
+                Err(d) => {
+                    diags.extend(d);
+                    broken.insert(id, dir);
+                }
             }
         }
         let Some(config) = config else {
@@ -133,6 +154,10 @@ impl Project {
                             format!("this {what} names the stack itself"),
                         ),
                     );
+                    return None;
+                }
+                if broken.contains_key(&id) {
+                    // Its own errors are reported; this reference is fine.
                     return None;
                 }
                 if !index.contains_key(&id) {
@@ -201,6 +226,28 @@ impl Project {
     pub fn instances(&self, env: &str) -> impl Iterator<Item = &Stack> {
         self.stacks.iter().filter(move |s| s.in_env(env))
     }
+}
+
+/// Reads and parses one `stack.hcl`; one that is not a regular file (a directory, a FIFO)
+/// is an error rather than silently no stack, and is never opened.
+fn read_stack_file(path: &Path, display: &str) -> Result<StackConfig, Vec<Diagnostic>> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot read {display}: {e}"))])?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(vec![
+            Diagnostic::error(format!("{display} is {what}"))
+                .with_help("a stack is marked by a regular file named stack.hcl"),
+        ]);
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| vec![Diagnostic::error(format!("cannot read {display}: {e}"))])?;
+    let text = plinth_config::decode_utf8(display, &bytes).map_err(|d| vec![*d])?;
+    StackConfig::parse(display, text)
 }
 
 /// The id of the stack in `dir`: its path relative to `root`, `/`-separated; `.` for the root.

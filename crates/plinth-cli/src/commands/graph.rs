@@ -64,10 +64,10 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
 fn write_text(out: &mut impl Write, graph: &EnvGraph) -> std::io::Result<()> {
     writeln!(
         out,
-        "{}: {} instances in {} layers",
+        "{}: {} in {}",
         graph.env,
-        graph.nodes.len(),
-        graph.layers.len()
+        crate::render::summary::plural(graph.nodes.len(), "instance"),
+        crate::render::summary::plural(graph.layers.len(), "layer")
     )?;
     for (k, layer) in graph.layers.iter().enumerate() {
         writeln!(out, "layer {k}")?;

@@ -1,7 +1,7 @@
 //! The closing summary table of a run, with destroys highlighted.
 
 use anstyle::{AnsiColor, Style};
-use comfy_table::{Attribute, Cell, CellAlignment, Color, Table, presets};
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use plinth_run::{InstanceReport, InstanceStatus, RunReport};
 
 fn paint(text: &str, style: Style, color: bool) -> String {
@@ -47,6 +47,32 @@ pub fn counts(r: &InstanceReport, color: bool) -> String {
     format!("+{} ~{} {destroy}", r.add, r.change)
 }
 
+/// `1 instance`, `3 instances`.
+pub fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The width tables wrap to: the terminal's (stderr's), else 120 columns, at most 200.
+fn table_width() -> u16 {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ only writes the winsize struct it is given.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col >= 40 {
+        size.ws_col.min(200)
+    } else {
+        120
+    }
+}
+
 /// The per-instance table followed by a one-line total.
 pub fn table(report: &RunReport, color: bool) -> String {
     let mut t = Table::new();
@@ -56,6 +82,9 @@ pub fn table(report: &RunReport, color: bool) -> String {
     } else {
         t.force_no_tty();
     }
+    // Long notes wrap inside their column instead of running the table off the screen.
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    t.set_width(table_width());
     t.set_header([
         "INSTANCE", "STATUS", "+ADD", "~CHANGE", "-DESTROY", "TIME", "NOTE",
     ]);
@@ -93,7 +122,7 @@ pub fn table(report: &RunReport, color: bool) -> String {
     let (add, change, destroy) = report.instances.iter().fold((0, 0, 0), |(a, c, d), i| {
         (a + i.add, c + i.change, d + i.destroy)
     });
-    let mut parts = vec![format!("{} instances", report.instances.len())];
+    let mut parts = vec![plural(report.instances.len(), "instance")];
     for (s, word) in [
         (
             InstanceStatus::Succeeded,
