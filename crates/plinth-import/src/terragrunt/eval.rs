@@ -154,7 +154,10 @@ impl<'a> FileScope<'a> {
             Expression::StringTemplate(t) => self.template(t.iter(), span),
             Expression::HeredocTemplate(h) => {
                 let mut h = (**h).clone();
-                h.dedent();
+                // Only `<<-` strips indentation; hcl-edit records it as the heredoc's indent.
+                if h.indent().is_some() {
+                    h.dedent();
+                }
                 self.template(h.template.iter(), span)
             }
             Expression::Parenthesis(p) => self.eval(p.inner()),
