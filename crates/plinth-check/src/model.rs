@@ -1,9 +1,12 @@
 //! Source files parsed once into the model every rule reads.
 
+use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
+use hcl_edit::Span;
+use hcl_edit::expr::{BinaryOperator, Expression, TraversalOperator};
 use hcl_edit::structure::{Block, Body};
 use plinth_diag::SourceFile;
 
@@ -42,6 +45,9 @@ pub struct SourceUnit {
     pub body: Option<Body>,
     /// Byte offset and message of the parse error.
     pub parse_error: Option<(usize, String)>,
+    /// Why the file could not be read (a dangling symlink, permissions): an environment
+    /// problem, not something wrong in the code.
+    pub unreadable: Option<String>,
 }
 
 impl SourceUnit {
@@ -51,17 +57,22 @@ impl SourceUnit {
         Ok(Self::from_text(display, text, kind))
     }
 
-    /// Reads and parses `path`; a file that cannot be read (not UTF-8, permissions) becomes
-    /// an empty unit whose error is reported instead of being skipped silently.
+    /// Reads and parses `path`; a file that cannot be read becomes an empty unit whose
+    /// error is reported instead of being skipped silently: text that is not UTF-8 is a
+    /// finding in the code (FMT007), a file that cannot be opened is an environment problem.
     pub fn load_or_report(path: &Path, display: String, kind: FileKind) -> SourceUnit {
         match Self::load(path, display.clone(), kind) {
             Ok(unit) => unit,
-            Err(e) => SourceUnit {
-                source: SourceFile::new(display, String::new()),
-                kind,
-                body: None,
-                parse_error: Some((0, format!("cannot read the file: {e}"))),
-            },
+            Err(e) => {
+                let invalid = e.kind() == std::io::ErrorKind::InvalidData;
+                SourceUnit {
+                    source: SourceFile::new(display, String::new()),
+                    kind,
+                    body: None,
+                    parse_error: invalid.then(|| (0, format!("cannot read the file: {e}"))),
+                    unreadable: (!invalid).then(|| e.to_string()),
+                }
+            }
         }
     }
 
@@ -89,6 +100,7 @@ impl SourceUnit {
             kind,
             body,
             parse_error,
+            unreadable: None,
         }
     }
 
@@ -131,6 +143,89 @@ pub struct ModuleModel {
     pub has_readme: bool,
     /// stack.hcl, when this is a stack and has one.
     pub stack_file: Option<Arc<SourceUnit>>,
+    /// The calls of this module from the modules checked, each distinct set of literal
+    /// inputs once.
+    pub callers: Vec<CallSite>,
+}
+
+/// One `module` block calling a local module: where it is and the literal values it
+/// passes (`storage_encrypted = false`), which the callee's rules evaluate like defaults.
+#[derive(Debug, Clone)]
+pub struct CallSite {
+    /// `file:line` of the module block and its name, for messages.
+    pub from: String,
+    /// Input name and literal value.
+    pub inputs: Vec<(String, Expression)>,
+    /// Inputs passed on from the caller's own variables (`x = var.y`): input and variable.
+    pub forwarded: Vec<(String, String)>,
+    /// The calling module's directory.
+    pub caller_dir: std::path::PathBuf,
+}
+
+impl CallSite {
+    /// The call site of `call` in `unit`, a file of the module in `caller_dir`.
+    pub fn of(unit: &SourceUnit, call: &Block, caller_dir: &Path) -> CallSite {
+        let name = labels(call).first().copied().unwrap_or("?");
+        let (line, _) = unit
+            .source
+            .line_col(call.ident.span().map_or(0, |s| s.start));
+        let inputs = call
+            .body
+            .attributes()
+            .filter(|a| match &a.value {
+                Expression::Bool(_)
+                | Expression::Number(_)
+                | Expression::String(_)
+                | Expression::Null(_)
+                | Expression::HeredocTemplate(_)
+                | Expression::Object(_)
+                | Expression::Array(_) => true,
+                // Policies are passed as `jsonencode({...})`.
+                Expression::FuncCall(f) => f.name.name.as_str() == "jsonencode",
+                _ => false,
+            })
+            .map(|a| (a.key.as_str().to_owned(), a.value.clone()))
+            .collect();
+        let forwarded = call
+            .body
+            .attributes()
+            .filter_map(|a| Some((a.key.as_str().to_owned(), var_name(&a.value)?.to_owned())))
+            .collect();
+        CallSite {
+            from: format!("module `{name}` at {}:{line}", unit.source.display_path()),
+            inputs,
+            forwarded,
+            caller_dir: caller_dir.to_path_buf(),
+        }
+    }
+
+    /// This call with the values `outer` (a call of the calling module) gives the variables
+    /// it forwards, if it gives any.
+    pub fn through(&self, outer: &CallSite) -> Option<CallSite> {
+        let mut inputs = self.inputs.clone();
+        for (input, var) in &self.forwarded {
+            if let Some((_, value)) = outer.inputs.iter().find(|(k, _)| k == var) {
+                inputs.push((input.clone(), value.clone()));
+            }
+        }
+        (inputs.len() > self.inputs.len()).then(|| CallSite {
+            from: format!("{}, called by {}", self.from, outer.from),
+            inputs,
+            forwarded: Vec::new(),
+            caller_dir: self.caller_dir.clone(),
+        })
+    }
+
+    /// Whether both calls pass the same literal inputs (so they evaluate alike).
+    pub fn same_inputs(&self, other: &CallSite) -> bool {
+        self.inputs.len() == other.inputs.len()
+            && self.inputs.iter().all(|(k, v)| {
+                other
+                    .inputs
+                    .iter()
+                    .any(|(k2, v2)| k == k2 && v.to_string() == v2.to_string())
+            })
+    }
 }
 
 impl ModuleModel {
@@ -169,5 +264,122 @@ impl ModuleModel {
             }
         }
         out
+    }
+}
+
+/// The defaults of a module's variables, so that rules reading `var.x` see the value a
+/// caller gets unless it passes another (`block_public_acls = var.block_public_acls` with
+/// `default = true` is on).
+pub struct Defaults<'a> {
+    values: HashMap<&'a str, &'a Expression>,
+}
+
+impl ModuleModel {
+    /// The values rules evaluate the module with: the variables' defaults alone, then once
+    /// per distinct caller, the defaults overridden by what that caller passes (a caller
+    /// that passes nothing the module reads adds nothing).
+    pub fn bindings(&self) -> Vec<(Defaults<'_>, Option<&CallSite>)> {
+        let base = self.defaults();
+        let mut out = Vec::new();
+        for site in &self.callers {
+            let mut values = base.values.clone();
+            let mut changed = false;
+            for (name, value) in &site.inputs {
+                if let Some(slot) = values.get_mut(name.as_str()) {
+                    *slot = value;
+                    changed = true;
+                } else if self.declares(name) {
+                    values.insert(name.as_str(), value);
+                    changed = true;
+                }
+            }
+            if changed {
+                out.push((Defaults { values }, Some(site)));
+            }
+        }
+        out.insert(0, (base, None));
+        out
+    }
+
+    fn declares(&self, variable: &str) -> bool {
+        self.tf.iter().any(|u| {
+            u.blocks("variable")
+                .any(|v| labels(v).first() == Some(&variable))
+        })
+    }
+
+    /// The literal defaults of the module's variables.
+    pub fn defaults(&self) -> Defaults<'_> {
+        let mut values = HashMap::new();
+        for unit in &self.tf {
+            for var in unit.blocks("variable") {
+                if let Some(name) = labels(var).first()
+                    && let Some(default) = var.body.get_attribute("default")
+                {
+                    values.insert(*name, &default.value);
+                }
+            }
+        }
+        Defaults { values }
+    }
+}
+
+/// `x` when the expression is exactly `var.x`.
+fn var_name(expr: &Expression) -> Option<&str> {
+    if let Expression::Traversal(t) = expr
+        && let Expression::Variable(root) = &t.expr
+        && root.as_str() == "var"
+        && let [op] = t.operators.as_slice()
+        && let TraversalOperator::GetAttr(name) = op.value()
+    {
+        return Some(name.as_str());
+    }
+    None
+}
+
+impl<'a> Defaults<'a> {
+    /// `var.x` replaced by its default (when it has one); any other expression as is.
+    pub fn resolve(&self, expr: &'a Expression) -> &'a Expression {
+        if let Some(name) = var_name(expr)
+            && let Some(default) = self.values.get(name)
+        {
+            return default;
+        }
+        // `var.x != null ? a : b`, the way modules make an input optional, when `var.x`
+        // is known.
+        if let Expression::Conditional(c) = expr
+            && let Expression::BinaryOp(op) = &c.cond_expr
+            && matches!(op.rhs_expr, Expression::Null(_))
+            && var_name(&op.lhs_expr).is_some()
+        {
+            let value = self.resolve(&op.lhs_expr);
+            if !matches!(value, Expression::Traversal(_)) {
+                let is_null = matches!(value, Expression::Null(_));
+                let taken = match op.operator.value() {
+                    BinaryOperator::Eq => is_null,
+                    BinaryOperator::NotEq => !is_null,
+                    _ => return expr,
+                };
+                return self.resolve(if taken { &c.true_expr } else { &c.false_expr });
+            }
+        }
+        expr
+    }
+
+    /// The bool of attribute `key`, literal or through a variable default.
+    pub fn bool(&self, node: Node<'a>, key: &str) -> Option<bool> {
+        node.attr(key).and_then(|f| self.resolve(f.value).as_bool())
+    }
+
+    /// The string of attribute `key`, literal or through a variable default.
+    pub fn str(&self, node: Node<'a>, key: &str) -> Option<&'a str> {
+        node.attr(key).and_then(|f| self.resolve(f.value).as_str())
+    }
+
+    /// The integer of attribute `key`, literal or through a variable default.
+    pub fn int(&self, node: Node<'a>, key: &str) -> Option<i64> {
+        node.attr(key)
+            .and_then(|f| self.resolve(f.value).as_number())
+            .and_then(|n| n.as_i64())
     }
 }

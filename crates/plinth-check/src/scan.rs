@@ -10,8 +10,9 @@ use rayon::prelude::*;
 use time::Date;
 
 use crate::engine_rules::EngineOutcome;
-use crate::model::{FileKind, ModuleModel, SourceUnit};
+use crate::model::{CallSite, FileKind, ModuleModel, SourceUnit};
 use crate::policy::Policy;
+use crate::problems::ProblemKind;
 use crate::registry::{self, Rule};
 use crate::rules::{self, Hit};
 use crate::suppress::{self, Suppression};
@@ -43,6 +44,12 @@ pub struct CheckRequest<'a> {
     pub engine: &'a [EngineOutcome],
     /// The date suppressions expire against.
     pub today: Date,
+    /// Whether the targets are a plinth project's stacks; outside one (plain Terraform
+    /// directories), the project's conventions are notes and targets are called modules.
+    pub project: bool,
+    /// Directories of `.tf` files in the project that are not stacks: checked as modules,
+    /// and reported (ARC006) unless a stack calls them.
+    pub loose: &'a [PathBuf],
 }
 
 /// One finding: a rendered-ready diagnostic plus the stack it belongs to.
@@ -56,6 +63,17 @@ pub struct Finding {
     pub diagnostic: Diagnostic,
 }
 
+/// A problem of the machine the check ran on, not of the code: reported once, with its fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// What went wrong, one line.
+    pub what: String,
+    /// How to fix it.
+    pub fix: String,
+    /// The stacks or files it affected.
+    pub affected: Vec<String>,
+}
+
 /// The result of a scan.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -63,10 +81,16 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Stacks checked.
     pub stacks: usize,
+    /// Modules checked that are not stacks (called modules, plain directories).
+    pub modules: usize,
     /// Files read.
     pub files: usize,
     /// Findings silenced by valid suppressions.
     pub suppressed: usize,
+    /// Whether this was a plinth project (else plain Terraform directories).
+    pub project: bool,
+    /// Environment problems, each once.
+    pub problems: Vec<Problem>,
 }
 
 impl Report {
@@ -86,15 +110,35 @@ impl Report {
     /// The closing summary line.
     pub fn summary_line(&self) -> String {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        format!(
-            "{}, {}, {} in {} ({}; {} suppressed)",
+        let scope = if !self.project {
+            plural(self.modules, "module")
+        } else if self.modules > 0 {
+            format!(
+                "{} and {}",
+                plural(self.stacks, "stack"),
+                plural(self.modules, "module")
+            )
+        } else {
+            plural(self.stacks, "stack")
+        };
+        let mut line = format!(
+            "{}, {}, {} in {scope} ({}; {} suppressed)",
             plural(self.count(Severity::Error), "error"),
             plural(self.count(Severity::Warning), "warning"),
             plural(self.count(Severity::Note), "note"),
-            plural(self.stacks, "stack"),
             plural(self.files, "file"),
             self.suppressed
-        )
+        );
+        if !self.project {
+            line.push_str("; no plinth.hcl: checked as plain Terraform");
+        }
+        if !self.problems.is_empty() {
+            line.push_str(&format!(
+                "; {} not checked, see above",
+                plural(self.problems.len(), "environment problem")
+            ));
+        }
+        line
     }
 }
 
@@ -105,14 +149,24 @@ struct Job<'a> {
     is_stack: bool,
     environments: Vec<String>,
     engine: Option<&'a EngineOutcome>,
+    /// A project directory of `.tf` files that is neither a stack nor called (ARC006).
+    loose: bool,
 }
 
-struct JobResult<'a> {
+struct JobResult {
     findings: Vec<Finding>,
-    /// Local modules this module calls: (dir, stack, environments) for the next wave.
-    calls: Vec<(PathBuf, &'a str, Vec<String>)>,
     files: usize,
     suppressed: usize,
+    problems: Vec<(ProblemKind, String, String)>,
+}
+
+/// A module read and parsed, waiting for its rules (which need every caller's inputs).
+struct Loaded<'a> {
+    job: Job<'a>,
+    units: Vec<Arc<SourceUnit>>,
+    module: ModuleModel,
+    /// Local modules this module calls, for the next wave.
+    calls: Vec<(PathBuf, CallSite)>,
 }
 
 /// Runs every static rule (and maps engine results) over the targets.
@@ -128,10 +182,11 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
             is_stack: true,
             environments: t.environments.clone(),
             engine: engine.get(t.id.as_str()).copied(),
+            loose: false,
         })
         .collect();
     let mut scanned: HashSet<PathBuf> = stack_jobs.iter().map(|j| j.dir.clone()).collect();
-    // Local modules are found while scanning (the module blocks are parsed anyway), plus
+    // Local modules are found while loading (the module blocks are parsed anyway), plus
     // any the caller listed. A module shared by several callers is checked once, under the
     // first stack (in id order) that reaches it, with the strictest severities of them all.
     let mut calls: Vec<(PathBuf, &'a str, Vec<String>)> = req
@@ -143,12 +198,23 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
                 .map(move |m| (normalize(m), t.id.as_str(), t.environments.clone()))
         })
         .collect();
-    let mut results: Vec<JobResult<'a>> =
-        stack_jobs.par_iter().map(|job| run_job(req, job)).collect();
+    let mut loaded: Vec<Loaded<'a>> = stack_jobs
+        .into_par_iter()
+        .map(|job| load_job(req, job))
+        .collect();
+    let mut callers: HashMap<PathBuf, Vec<CallSite>> = HashMap::new();
+    let mut next = 0;
     loop {
-        for r in &mut results {
-            calls.append(&mut r.calls);
+        for l in &mut loaded[next..] {
+            for (dir, site) in l.calls.drain(..) {
+                calls.push((dir.clone(), l.job.stack, l.job.environments.clone()));
+                let sites = callers.entry(dir).or_default();
+                if !sites.iter().any(|s| s.same_inputs(&site)) {
+                    sites.push(site);
+                }
+            }
         }
+        next = loaded.len();
         let mut wave: HashMap<PathBuf, Job<'a>> = HashMap::new();
         for (dir, stack, envs) in calls.drain(..) {
             if scanned.contains(&dir) {
@@ -160,6 +226,7 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
                 is_stack: false,
                 environments: Vec::new(),
                 engine: None,
+                loose: false,
             });
             if stack < job.stack {
                 job.stack = stack;
@@ -170,22 +237,65 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
                 }
             }
         }
-        if wave.is_empty() {
+        let jobs: Vec<Job<'a>> = if wave.is_empty() {
+            // Loose directories no stack called are checked last, as modules of their own.
+            req.loose
+                .iter()
+                .map(|d| normalize(d))
+                .filter(|d| !scanned.contains(d))
+                .map(|dir| Job {
+                    dir,
+                    stack: "",
+                    is_stack: false,
+                    environments: Vec::new(),
+                    engine: None,
+                    loose: true,
+                })
+                .collect()
+        } else {
+            wave.into_values().collect()
+        };
+        if jobs.is_empty() {
             break;
         }
-        let jobs: Vec<Job<'a>> = wave.into_values().collect();
         scanned.extend(jobs.iter().map(|j| j.dir.clone()));
-        let more: Vec<JobResult<'a>> = jobs.par_iter().map(|job| run_job(req, job)).collect();
-        results.extend(more);
+        let more: Vec<Loaded<'a>> = jobs.into_par_iter().map(|job| load_job(req, job)).collect();
+        loaded.extend(more);
     }
+    forward_through_callers(&mut callers);
+    let results: Vec<JobResult> = loaded
+        .into_par_iter()
+        .map(|mut l| {
+            l.module.callers = callers.get(&l.job.dir).cloned().unwrap_or_default();
+            check_loaded(req, l)
+        })
+        .collect();
+    let (stacks, modules) = if req.project {
+        (req.targets.len(), results.len() - req.targets.len())
+    } else {
+        (0, results.len())
+    };
     let mut report = Report {
-        stacks: req.targets.len(),
+        stacks,
+        modules,
+        project: req.project,
         ..Report::default()
     };
+    let mut problems: Vec<(ProblemKind, Problem)> = Vec::new();
     for r in results {
         report.findings.extend(r.findings);
         report.files += r.files;
         report.suppressed += r.suppressed;
+        for (kind, detail, affected) in r.problems {
+            match problems.iter_mut().find(|(k, _)| *k == kind) {
+                Some((_, p)) => p.affected.push(affected),
+                None => problems.push((kind, kind.problem(&detail, affected))),
+            }
+        }
+    }
+    report.problems = problems.into_iter().map(|(_, p)| p).collect();
+    for p in &mut report.problems {
+        p.affected.sort();
     }
     for path in req.project_files {
         let Ok(unit) = SourceUnit::load(path, display(req.root, path), FileKind::Hcl) else {
@@ -224,6 +334,7 @@ fn display(root: &Path, path: &Path) -> String {
 fn module_files(
     dir: &Path,
     is_stack: bool,
+    subdir_tfvars: bool,
     out: &mut Vec<(PathBuf, FileKind)>,
     has_readme: &mut bool,
 ) {
@@ -239,7 +350,7 @@ fn module_files(
             continue;
         };
         if file_type.is_dir() {
-            if is_stack && !name.starts_with('.') {
+            if is_stack && subdir_tfvars && !name.starts_with('.') {
                 subdirs.push(path);
             }
             continue;
@@ -283,10 +394,18 @@ fn tfvars_below(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>) {
     }
 }
 
-fn run_job<'a>(req: &CheckRequest<'_>, job: &Job<'a>) -> JobResult<'a> {
+fn load_job<'a>(req: &CheckRequest<'_>, job: Job<'a>) -> Loaded<'a> {
     let mut files = Vec::new();
     let mut has_readme = false;
-    module_files(&job.dir, job.is_stack, &mut files, &mut has_readme);
+    // Outside a project every directory is a target of its own: its subdirectories'
+    // .tfvars belong to them.
+    module_files(
+        &job.dir,
+        job.is_stack,
+        req.project,
+        &mut files,
+        &mut has_readme,
+    );
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let units: Vec<Arc<SourceUnit>> = files
         .iter()
@@ -299,10 +418,6 @@ fn run_job<'a>(req: &CheckRequest<'_>, job: &Job<'a>) -> JobResult<'a> {
             ))
         })
         .collect();
-    let mut hits = Vec::new();
-    for unit in &units {
-        rules::check_file(unit, &mut hits);
-    }
     let module = ModuleModel {
         display: if job.is_stack {
             job.stack.to_owned()
@@ -320,26 +435,71 @@ fn run_job<'a>(req: &CheckRequest<'_>, job: &Job<'a>) -> JobResult<'a> {
             .iter()
             .find(|u| u.source.display_path().ends_with("stack.hcl"))
             .cloned(),
+        callers: Vec::new(),
     };
-    rules::check_module(&module, &mut hits);
-    if let Some(outcome) = job.engine {
-        engine_hits(req, job, outcome, &units, &mut hits);
-    }
-    let calls = local_calls(&job.dir, &module)
-        .into_iter()
-        .map(|dir| (dir, job.stack, job.environments.clone()))
-        .collect();
-    let (findings, suppressed) = finalize(req, job.stack, &job.environments, &units, hits);
-    JobResult {
-        findings,
+    let calls = local_calls(&job.dir, &module);
+    Loaded {
+        job,
+        units,
+        module,
         calls,
-        files: units.len(),
-        suppressed,
     }
 }
 
-/// Directories of the local modules (`./…`, `../…` sources) a module calls.
-fn local_calls(dir: &Path, module: &ModuleModel) -> Vec<PathBuf> {
+fn check_loaded(req: &CheckRequest<'_>, loaded: Loaded<'_>) -> JobResult {
+    let Loaded {
+        job, units, module, ..
+    } = loaded;
+    let mut hits = Vec::new();
+    let mut problems = Vec::new();
+    for unit in &units {
+        rules::check_file(unit, &mut hits);
+        if let Some(why) = &unit.unreadable {
+            problems.push((
+                ProblemKind::Unreadable,
+                why.clone(),
+                unit.source.display_path().to_owned(),
+            ));
+        }
+    }
+    rules::check_module(&module, &mut hits);
+    if job.loose
+        && let Some(unit) = module.tf.first()
+    {
+        hits.push(
+            Hit::new(
+                "ARC006",
+                unit,
+                0..0,
+                "no stack.hcl, and no stack calls this module",
+            )
+            .message(format!(
+                "`{}` has .tf files but is neither a stack nor a module a stack calls",
+                module.display
+            )),
+        );
+    }
+    if let Some(outcome) = job.engine {
+        engine_hits(req, &job, outcome, &units, &mut hits, &mut problems);
+    }
+    let owner = if req.project {
+        job.stack
+    } else {
+        module.display.as_str()
+    };
+    let (findings, suppressed) = finalize(req, owner, &job.environments, &units, hits);
+    JobResult {
+        findings,
+        files: units.len(),
+        suppressed,
+        problems,
+    }
+}
+
+/// The local modules (`./…`, `../…` sources) a module calls, with the literal inputs of
+/// each call.
+fn local_calls(dir: &Path, module: &ModuleModel) -> Vec<(PathBuf, CallSite)> {
+    let dir_of_caller = dir;
     let mut out = Vec::new();
     for unit in &module.tf {
         for call in unit.blocks("module") {
@@ -350,13 +510,40 @@ fn local_calls(dir: &Path, module: &ModuleModel) -> Vec<PathBuf> {
                 && (source.starts_with("./") || source.starts_with("../"))
             {
                 let dir = normalize(&dir.join(source));
-                if !out.contains(&dir) {
-                    out.push(dir);
-                }
+                out.push((dir.clone(), CallSite::of(unit, call, dir_of_caller)));
             }
         }
     }
     out
+}
+
+/// Values forwarded through module chains (`examples/x` passes `storage_encrypted = false`
+/// to the root module, which passes `var.storage_encrypted` on to `modules/db_instance`)
+/// reach the module that uses them: up to three calls deep, each distinct set once.
+fn forward_through_callers(callers: &mut HashMap<PathBuf, Vec<CallSite>>) {
+    for _ in 0..3 {
+        let mut added: Vec<(PathBuf, CallSite)> = Vec::new();
+        for (callee, sites) in callers.iter() {
+            for site in sites.iter().filter(|s| !s.forwarded.is_empty()) {
+                for outer in callers.get(&site.caller_dir).into_iter().flatten() {
+                    if let Some(derived) = site.through(outer)
+                        && !sites.iter().any(|s| s.same_inputs(&derived))
+                        && !added
+                            .iter()
+                            .any(|(d, s)| d == callee && s.same_inputs(&derived))
+                    {
+                        added.push((callee.clone(), derived));
+                    }
+                }
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        for (callee, site) in added {
+            callers.entry(callee).or_default().push(site);
+        }
+    }
 }
 
 /// Resolves `.` and `..` lexically, so that two spellings of a module directory compare
@@ -383,6 +570,7 @@ fn engine_hits(
     outcome: &EngineOutcome,
     units: &[Arc<SourceUnit>],
     hits: &mut Vec<Hit>,
+    problems: &mut Vec<(ProblemKind, String, String)>,
 ) {
     let unit_for = |rel: &Path| {
         let wanted = display(req.root, &job.dir.join(rel));
@@ -406,6 +594,10 @@ fn engine_hits(
         }
     }
     if let Some(failure) = &outcome.failure
+        && let Some(kind) = ProblemKind::of_engine_failure(failure)
+    {
+        problems.push((kind, first_line(failure).to_owned(), job.stack.to_owned()));
+    } else if let Some(failure) = &outcome.failure
         && let Some(unit) = anchor
     {
         hits.push(
@@ -452,16 +644,20 @@ fn finalize(
         HashMap::new();
     let mut findings = Vec::new();
     let push = |rule: &'static Rule, hit: Hit, findings: &mut Vec<Finding>| {
-        let Some(severity) = req.policy.severity(rule, envs) else {
+        let Some(mut severity) = req.policy.severity(rule, envs) else {
             return;
         };
+        if hit.note || (rule.project_only && !req.project) {
+            severity = Severity::Note;
+        }
+        let help = hit.help.unwrap_or_else(|| rule.hint.to_owned());
         let diagnostic = Diagnostic::new(
             severity,
             hit.message.unwrap_or_else(|| rule.message.to_owned()),
         )
         .with_code(rule.id)
         .at(&hit.source, hit.span, hit.label)
-        .with_help(rule.hint);
+        .with_help(help);
         findings.push(Finding {
             rule,
             stack: stack.to_owned(),
@@ -474,7 +670,15 @@ fn finalize(
             continue;
         }
         let mut valid = Vec::new();
-        for s in parsed {
+        for mut s in parsed {
+            if s.checkov {
+                // Ids plinth has no rule for, and rules that refuse suppression, are left to
+                // checkov: the comment is the user's checkov configuration, not a finding.
+                s.rules
+                    .retain(|id| !req.policy.unsuppressible(registry::get(id), envs));
+                valid.push((s, true));
+                continue;
+            }
             let problem = suppression_problem(req, envs, &s);
             let ok = problem.is_none();
             if let Some((rule, message)) = problem {

@@ -29,6 +29,9 @@ pub struct Suppression {
     pub lines: RangeInclusive<usize>,
     /// What is wrong with the comment's syntax, if anything.
     pub malformed: Option<String>,
+    /// A `#checkov:skip=CKV_…` comment, translated to the plinth rules it corresponds to:
+    /// honoured for migrating users, never itself a finding.
+    pub checkov: bool,
 }
 
 impl Suppression {
@@ -46,14 +49,24 @@ static OPTION: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*([a-z_]+)=(?:"((?:[^"\\]|\\.)*)"|(\S+))"#).expect("valid regex")
 });
 
+/// checkov's skip comment (checkov/common/comment/enum.py also accepts the bridgecrew and
+/// cortex prefixes): `#checkov:skip=CKV_AWS_20,CKV_AWS_21:reason`.
+static CHECKOV: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:#|//)\s*(?:checkov|bridgecrew|cortex):skip=\s*([A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)(?::\s*(.*))?$")
+        .expect("valid regex")
+});
+
 /// Every suppression comment in a file.
 pub fn parse(unit: &SourceUnit) -> Vec<Suppression> {
     let text = unit.source.text();
+    let mut out = Vec::new();
+    if text.contains(":skip=") {
+        checkov_skips(unit, &mut out);
+    }
     if !text.contains("plinth:ignore") {
-        return Vec::new();
+        return out;
     }
     let lines: Vec<(usize, &str)> = line_offsets(text);
-    let mut out = Vec::new();
     for (index, &(offset, line)) in lines.iter().enumerate() {
         let Some(caps) = COMMENT.captures(line) else {
             continue;
@@ -87,9 +100,80 @@ pub fn parse(unit: &SourceUnit) -> Vec<Suppression> {
             span,
             lines: target..=end.max(target),
             malformed,
+            checkov: false,
         });
     }
     out
+}
+
+/// checkov skips cover the block they are written in (checkov's convention), or the block
+/// that follows when written above one.
+fn checkov_skips(unit: &SourceUnit, out: &mut Vec<Suppression>) {
+    let text = unit.source.text();
+    let lines = line_offsets(text);
+    for (index, &(offset, line)) in lines.iter().enumerate() {
+        let Some(caps) = CHECKOV.captures(line) else {
+            continue;
+        };
+        let line_no = index + 1;
+        let whole = caps.get(0).expect("group 0");
+        let covered = unit
+            .body
+            .as_ref()
+            .and_then(|b| enclosing_block_lines(b, unit, line_no))
+            .or_else(|| {
+                let next = lines[index + 1..]
+                    .iter()
+                    .position(|(_, l)| {
+                        let t = l.trim_start();
+                        !t.is_empty() && !t.starts_with('#') && !t.starts_with("//")
+                    })
+                    .map(|p| line_no + 1 + p)?;
+                let end = unit
+                    .body
+                    .as_ref()
+                    .and_then(|b| construct_end_line(b, unit, next))
+                    .unwrap_or(next);
+                Some(next..=end)
+            })
+            .unwrap_or(line_no..=line_no);
+        let mut rules: Vec<String> = Vec::new();
+        for id in caps[1].split(',').map(str::trim) {
+            for rule in crate::registry::by_checkov(id) {
+                if !rules.iter().any(|r| r == rule.id) {
+                    rules.push(rule.id.to_owned());
+                }
+            }
+        }
+        out.push(Suppression {
+            rules,
+            reason: caps.get(2).map(|m| m.as_str().trim().to_owned()),
+            expires: None,
+            span: offset + whole.start()..offset + line.trim_end().len(),
+            lines: covered,
+            malformed: None,
+            checkov: true,
+        });
+    }
+}
+
+/// The lines of the top-level block whose body contains `line`.
+fn enclosing_block_lines(
+    body: &Body,
+    unit: &SourceUnit,
+    line: usize,
+) -> Option<RangeInclusive<usize>> {
+    body.iter().find_map(|structure| {
+        let Structure::Block(b) = structure else {
+            return None;
+        };
+        let span = b.span()?;
+        let (start, _) = unit.source.line_col(span.start);
+        let (end, _) = unit
+            .source
+            .line_col(span.end.saturating_sub(1).max(span.start));
+        (start < line && line <= end).then_some(start..=end)
+    })
 }
 
 type Parsed = (Vec<String>, Option<String>, Option<Date>, Option<String>);

@@ -66,6 +66,8 @@ fn modules_called_by_several_stacks_are_checked_once_with_the_strictest_severity
         policy: &policy,
         engine: &[],
         today: parse_date("2026-06-01").unwrap(),
+        project: true,
+        loose: &[],
     });
     let kms: Vec<(String, String, plinth_diag::Severity)> = report
         .findings

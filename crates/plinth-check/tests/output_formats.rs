@@ -43,7 +43,12 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     for rule in ["SAF001", "SCR001", "SUP001", "ARC005", "FMT007"] {
         let report = check_dir(&fixture(rule, "bad"));
         assert!(!report.findings.is_empty());
-        let sarif = output::sarif::render(&report);
+        let root = fixture(rule, "bad");
+        let base = output::sarif::Base {
+            repo_root: root.parent().unwrap(),
+            prefix: "",
+        };
+        let sarif = output::sarif::render(&report, &base);
         let errors: Vec<String> = validator
             .iter_errors(&sarif)
             .map(|e| format!("{e} at {}", e.instance_path()))

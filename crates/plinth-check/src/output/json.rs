@@ -1,4 +1,5 @@
-//! `--format json`: `{"findings": [...], "summary": {...}}` as documented in DESIGN.md.
+//! `--format json`: `{"findings": [...], "problems": [...], "summary": {...}}` (DESIGN.md
+//! section 4, plus the environment problems and the module count).
 
 use plinth_diag::Severity;
 use serde_json::{Value, json};
@@ -24,13 +25,21 @@ pub fn render(report: &Report) -> Value {
             })
         })
         .collect();
+    let problems: Vec<Value> = report
+        .problems
+        .iter()
+        .map(|p| json!({ "problem": p.what, "fix": p.fix, "affected": p.affected }))
+        .collect();
     json!({
         "findings": findings,
+        "problems": problems,
         "summary": {
             "errors": report.count(Severity::Error),
             "warnings": report.count(Severity::Warning),
             "notes": report.count(Severity::Note),
+            "project": report.project,
             "stacks": report.stacks,
+            "modules": report.modules,
             "files": report.files,
             "suppressed": report.suppressed,
         }

@@ -18,6 +18,14 @@ pub fn render(report: &Report, color: bool) -> String {
         out.push_str(&text);
         out.push('\n');
     }
+    for p in &report.problems {
+        out.push_str(&format!(
+            "environment problem: {}\n  = affected: {}\n  = help: {}\n\n",
+            p.what,
+            p.affected.join(", "),
+            p.fix
+        ));
+    }
     out.push_str("check: ");
     out.push_str(&report.summary_line());
     out.push('\n');

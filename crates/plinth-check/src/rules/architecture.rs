@@ -27,6 +27,22 @@ static HARDCODED: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     ]
 });
 
+static REGION_KEY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*"?[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d"?\s*[=:]\s*$"#).expect("valid")
+});
+
+static ACCOUNT_IN_MATCH: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\d{12}").expect("valid"));
+
+/// Documentation accounts (`123456789012`, `111111111111`): examples, not an environment.
+fn placeholder_account(id: &str) -> bool {
+    let first = id.as_bytes()[0];
+    id.bytes().all(|b| b == first)
+        || matches!(
+            id,
+            "123456789012" | "012345678901" | "210987654321" | "098765432109"
+        )
+}
+
 /// Branch names that do not pin anything.
 const BRANCHES: &[&str] = &[
     "main", "master", "develop", "dev", "trunk", "HEAD", "latest",
@@ -80,7 +96,7 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
             }
             (None, None) => return,
         };
-        out.push(hit.message(format!("stack `{}` has no README.md", module.display)));
+        out.push(hit.message(format!("`{}` has no README.md", module.display)));
     }
 }
 
@@ -98,6 +114,17 @@ fn hardcoded_ids(unit: &crate::model::SourceUnit, out: &mut Vec<Hit>) {
             let line_start = text[..m.start()].rfind('\n').map_or(0, |i| i + 1);
             let before = &text[line_start..m.start()];
             if before.trim_start().starts_with('#') || before.trim_start().starts_with("//") {
+                continue;
+            }
+            // A map keyed by region (`us-east-1 = "127311923021"`) lists AWS-owned accounts
+            // (ELB log delivery, ECR, …): the same in every environment.
+            if REGION_KEY.is_match(before) {
+                continue;
+            }
+            if ACCOUNT_IN_MATCH
+                .find(m.as_str())
+                .is_some_and(|a| placeholder_account(a.as_str()))
+            {
                 continue;
             }
             taken.push(m.range());

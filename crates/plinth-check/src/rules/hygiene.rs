@@ -65,6 +65,14 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
             }
             if !missing.is_empty() {
                 let name = labels(var).first().copied().unwrap_or("?");
+                let help = missing
+                    .iter()
+                    .map(|m| match *m {
+                        "type" => "`type = …`",
+                        _ => "`description = \"…\"`",
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ");
                 out.push(
                     Hit::new(
                         "FMT005",
@@ -75,7 +83,8 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
                     .message(format!(
                         "variable `{name}` has no {}",
                         missing.join(" and ")
-                    )),
+                    ))
+                    .help(format!("add {help} to the variable block")),
                 );
             }
         }

@@ -1,48 +1,106 @@
-//! Resource safety (SAF001–SAF010) on real AWS resources and their `terraform_data`
-//! stand-ins. IAM wildcards (SAF011) live in `iam.rs`.
+//! Resource safety of AWS resources (SAF001–SAF010, SAF015–SAF019) on real resources and
+//! their `terraform_data` stand-ins. IAM policies (SAF011–SAF014) live in `iam.rs`, Azure
+//! and Google resources in `azure.rs` and `google.rs`.
 
 use hcl_edit::expr::Expression;
 
 use super::Hit;
-use crate::model::{ModuleModel, ResourceView};
+use crate::model::{Defaults, ModuleModel, ResourceView};
 use crate::node::{Node, block_head};
 
 /// Ports whose exposure to the internet is an admin door.
 const ADMIN_PORTS: &[i64] = &[22, 3389, 5985, 5986];
 const OPEN_CIDRS: &[&str] = &["0.0.0.0/0", "::/0"];
 
-pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
+pub fn check(module: &ModuleModel, d: &Defaults<'_>, out: &mut Vec<Hit>) {
     let resources = module.resources();
     for r in &resources {
         let head = block_head(r.block);
         let at = |rule: &'static str, label: &str| Hit::new(rule, r.unit, head.clone(), label);
         match r.kind {
-            "aws_s3_bucket" => s3_bucket(r, &resources, out),
-            "aws_kms_key" if r.node.bool_attr("enable_key_rotation") != Some(true) => {
+            "aws_s3_bucket" => s3_bucket(r, &resources, d, out),
+            "aws_kms_key" if d.bool(r.node, "enable_key_rotation") != Some(true) => {
                 out.push(at("SAF004", "enable_key_rotation is not true"));
             }
             "aws_dynamodb_table" => {
-                if !r.node.enabled("point_in_time_recovery") {
+                if !r.node.enabled("point_in_time_recovery")
+                    && !r
+                        .node
+                        .children("point_in_time_recovery")
+                        .iter()
+                        .any(|c| d.bool(*c, "enabled") == Some(true))
+                {
                     out.push(at("SAF005", "no point-in-time recovery"));
                 }
                 let cmk = r.node.attr("kms_key_arn").is_some()
                     || r.node.children("server_side_encryption").iter().any(|c| {
-                        c.bool_attr("enabled") == Some(true) && c.attr("kms_key_arn").is_some()
+                        d.bool(*c, "enabled") == Some(true) && c.attr("kms_key_arn").is_some()
                     });
                 if !cmk {
                     out.push(at("SAF006", "no customer-managed KMS key"));
                 }
-                if r.node.bool_attr("deletion_protection_enabled") != Some(true) {
+                if d.bool(r.node, "deletion_protection_enabled") != Some(true) {
                     out.push(at("SAF007", "deletion_protection_enabled is not true"));
                 }
             }
             "aws_db_instance" | "aws_rds_cluster" => {
-                if r.node.bool_attr("deletion_protection") != Some(true) {
+                if d.bool(r.node, "deletion_protection") != Some(true) {
                     out.push(at("SAF008", "deletion_protection is not true"));
                 }
-                public_db(r, out);
+                public_db(r, d, out);
+                rds_encrypted(r, d, out);
+                if let Some(found) = r.node.attr("backup_retention_period")
+                    && d.int(r.node, "backup_retention_period") == Some(0)
+                {
+                    out.push(Hit::new(
+                        "SAF019",
+                        r.unit,
+                        found.span,
+                        "no automated backups",
+                    ));
+                }
             }
-            "aws_rds_cluster_instance" => public_db(r, out),
+            "aws_rds_cluster_instance" => public_db(r, d, out),
+            "aws_redshift_cluster" => encrypted_flag(r, d, "encrypted", "SAF016", out),
+            "aws_ebs_volume" => encrypted_flag(r, d, "encrypted", "SAF017", out),
+            "aws_efs_file_system" => encrypted_flag(r, d, "encrypted", "SAF018", out),
+            "aws_instance" | "aws_launch_configuration" => {
+                let dynamic = |name: &str| {
+                    r.block
+                        .body
+                        .get_blocks("dynamic")
+                        .any(|b| b.labels.first().is_some_and(|l| l.as_str() == name))
+                };
+                if !r.standin
+                    && r.node.children("root_block_device").is_empty()
+                    && !dynamic("root_block_device")
+                {
+                    out.push(
+                        Hit::new("SAF017", r.unit, head.clone(), "no root_block_device")
+                            .message(format!(
+                                "root volume of `{}` is not encrypted (no root_block_device with encrypted = true)",
+                                r.name
+                            )),
+                    );
+                }
+                for key in ["root_block_device", "ebs_block_device"] {
+                    for device in r.node.children(key) {
+                        // A device made from a snapshot takes the snapshot's encryption.
+                        if device.attr("snapshot_id").is_some() {
+                            continue;
+                        }
+                        if d.bool(device, "encrypted") != Some(true) {
+                            let span = device
+                                .attr("encrypted")
+                                .map_or_else(|| head.clone(), |f| f.span);
+                            out.push(
+                                Hit::new("SAF017", r.unit, span, "not encrypted")
+                                    .message(format!("`{key}` of `{}` is not encrypted", r.name)),
+                            );
+                        }
+                    }
+                }
+            }
             "aws_security_group" => {
                 for rule in r.node.children("ingress") {
                     open_admin_port(r, rule, "cidr_blocks", out);
@@ -62,9 +120,50 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
     }
 }
 
-fn public_db(r: &ResourceView<'_>, out: &mut Vec<Hit>) {
+/// `key` must be true (literal or through a variable default); the finding points at the
+/// attribute when it is there, else at the resource.
+fn encrypted_flag(
+    r: &ResourceView<'_>,
+    d: &Defaults<'_>,
+    key: &str,
+    rule: &'static str,
+    out: &mut Vec<Hit>,
+) {
+    if d.bool(r.node, key) == Some(true) {
+        return;
+    }
+    let span = r
+        .node
+        .attr(key)
+        .map_or_else(|| block_head(r.block), |f| f.span);
+    out.push(
+        Hit::new(rule, r.unit, span, format!("{key} is not true"))
+            .message(format!("`{}` is not encrypted at rest", r.name)),
+    );
+}
+
+fn rds_encrypted(r: &ResourceView<'_>, d: &Defaults<'_>, out: &mut Vec<Hit>) {
+    // Replicas inherit the source's encryption; Aurora Serverless v1 is always encrypted.
+    let replica = r
+        .node
+        .attr("replicate_source_db")
+        .is_some_and(|f| !matches!(d.resolve(f.value), Expression::Null(_)));
+    let serverless = d.str(r.node, "engine_mode") == Some("serverless");
+    // A value the module computes (`var.x` without a default, a conditional) is the
+    // caller's to decide, and the caller's literal is checked where it is written.
+    let computed = r
+        .node
+        .attr("storage_encrypted")
+        .is_some_and(|f| d.resolve(f.value).as_bool().is_none());
+    if replica || serverless || computed {
+        return;
+    }
+    encrypted_flag(r, d, "storage_encrypted", "SAF015", out);
+}
+
+fn public_db(r: &ResourceView<'_>, d: &Defaults<'_>, out: &mut Vec<Hit>) {
     if let Some(found) = r.node.attr("publicly_accessible")
-        && found.value.as_bool() == Some(true)
+        && d.resolve(found.value).as_bool() == Some(true)
     {
         out.push(Hit::new(
             "SAF009",
@@ -155,7 +254,12 @@ const PAB_FLAGS: &[&str] = &[
     "restrict_public_buckets",
 ];
 
-fn s3_bucket(bucket: &ResourceView<'_>, all: &[ResourceView<'_>], out: &mut Vec<Hit>) {
+fn s3_bucket(
+    bucket: &ResourceView<'_>,
+    all: &[ResourceView<'_>],
+    d: &Defaults<'_>,
+    out: &mut Vec<Hit>,
+) {
     let head = block_head(bucket.block);
     let companions = |kind: &str| -> Vec<&ResourceView<'_>> {
         all.iter()
@@ -187,7 +291,7 @@ fn s3_bucket(bucket: &ResourceView<'_>, all: &[ResourceView<'_>], out: &mut Vec<
         let off: Vec<&str> = PAB_FLAGS
             .iter()
             .copied()
-            .filter(|f| node.bool_attr(f) != Some(true))
+            .filter(|f| d.bool(node, f) != Some(true))
             .collect();
         if !off.is_empty() {
             out.push(

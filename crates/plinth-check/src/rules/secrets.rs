@@ -6,12 +6,16 @@
 
 use std::sync::LazyLock;
 
+use std::ops::Range;
+
+use hcl_edit::Span;
 use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Body, Structure};
 use regex::Regex;
 
 use super::Hit;
 use crate::model::{ModuleModel, SourceUnit};
-use crate::node::{Node, block_head, labels, literal_str};
+use crate::node::{Node, block_head, labels, literal_str, object_key};
 
 struct Pattern {
     what: &'static str,
@@ -34,6 +38,13 @@ static PATTERNS: LazyLock<Vec<Pattern>> = LazyLock::new(|| {
             "AWS access key id",
             r"\b((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})\b",
             3.0,
+        ),
+        // A secret access key has no prefix of its own: it is found by the name it is given
+        // (`AWS_SECRET_ACCESS_KEY=…` in user_data and scripts, `aws_secret_access_key = …`).
+        pattern(
+            "AWS secret access key",
+            r#"(?i)aws_?secret_?(?:access_?)?key["']?\s*[=:]\s*["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+            3.5,
         ),
         pattern(
             "private key",
@@ -91,9 +102,11 @@ static ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-/// Names that contain a secret word but name metadata, not the secret itself.
+/// Names that contain a secret word but name metadata, settings or derived values, not the
+/// secret itself (`access_key_status`, `max_password_age`, `access_key_fingerprint`,
+/// `login_profile_encrypted_password`, `secret_version_tokens`).
 static NOT_A_SECRET_NAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(_|^)(name|names|arn|id|ids|path|paths|ttl|length|version|type|policy|rotation\w*|description|prefix|suffix|file|mount|engine|kms_key_id|key_id|ref|source|secret_string_wo_version|enabled)$")
+    Regex::new(r"(?i)(?:(?:_|^)(?:name|names|arn|arns|id|ids|path|paths|ttl|length|version|versions|version_tokens?|type|policy|rotation\w*|description|prefix|suffix|file|mount|engine|kms_key_id|kms_key_arns?|key_id|ref|source|secret_string_wo_version|wo_version|enabled|status|mode|age|count|required|format|algorithm|fingerprint|permission|permissions|immediately|reuse_prevention|expiration|expire_\w+|lowercase|uppercase|numbers|symbols|characters|hash|checksum|location|uri|url|endpoint|identifier|recovery_window_in_days|ssm_parameter_arns|secrets_manager_arns)$)|(?:^|_)encrypted_|(?:^|_)(?:create|manage|enable|allow|require|use|save|rotate|generate|expire|hard_expiry)_")
         .expect("valid regex")
 });
 
@@ -145,8 +158,38 @@ fn entropy(s: &str) -> f64 {
 static IDENTIFIER: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z]+(?:[-_.][a-z]+)+$").expect("valid regex"));
 
+/// Dotted or dashed names in any case (`authSecret.github_app_private_key`,
+/// `prod-db-password`): keys and paths, not values.
+static MIXED_IDENTIFIER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z][A-Za-z]*[0-9]{0,2}(?:[-_.][A-Za-z][A-Za-z]*[0-9]{0,2})+$")
+        .expect("valid regex")
+});
+
+/// One or two words of letters (`Inactive`, `Enabled`, `SecureString`, `STANDARD`): enum
+/// values, not secrets.
+static WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(?:[A-Z]?[a-z]+|[A-Z]+|[A-Z][a-z]+[A-Z][a-z]+)$").expect("valid regex")
+});
+
+/// Values that describe themselves as demo credentials (`UberSecretPassword`,
+/// `SuperSecretPassw0rd`): documentation examples more likely than leaked secrets, so they
+/// are notes rather than errors.
+const SELF_DESCRIBED: &[&str] = &["password", "passw0rd", "secret", "s3cr3t"];
+
+/// Whether a value names itself a password or secret: a demo value, reported as a note.
+fn self_described(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    SELF_DESCRIBED.iter().any(|p| lower.contains(p))
+}
+
+/// Dotted or dashed names: keys and paths, never credentials.
+fn is_name(value: &str) -> bool {
+    IDENTIFIER.is_match(value) || MIXED_IDENTIFIER.is_match(value)
+}
+
 fn is_placeholder(value: &str) -> bool {
-    if IDENTIFIER.is_match(value) {
+    // References resolved elsewhere: `$slack-token`, `${…}`, `{{ … }}`, Key Vault refs.
+    if value.starts_with('$') || value.starts_with("{{") || value.starts_with("@Microsoft.") {
         return true;
     }
     let lower = value.to_ascii_lowercase();
@@ -185,30 +228,122 @@ pub fn plaintext(unit: &SourceUnit, out: &mut Vec<Hit>) {
             );
         }
     }
-    for caps in ASSIGNMENT.captures_iter(text) {
-        let (name, value) = (caps.get(1).expect("name"), caps.get(2).expect("value"));
-        if NOT_A_SECRET_NAME.is_match(name.as_str())
-            || is_placeholder(value.as_str())
-            || entropy(value.as_str()) < 3.0
+    let candidates = match &unit.body {
+        Some(body) => {
+            let mut found = Vec::new();
+            literal_assignments(body, &mut found);
+            found
+        }
+        // plinth's own .hcl files are not parsed here (see `SourceUnit::from_text`), and a
+        // file that does not parse still deserves the scan: read assignments from the text.
+        None => ASSIGNMENT
+            .captures_iter(text)
+            .filter(|caps| !in_comment(text, caps.get(1).expect("name").start()))
+            .map(|caps| {
+                let (name, value) = (caps.get(1).expect("name"), caps.get(2).expect("value"));
+                Assignment {
+                    name: name.as_str().to_owned(),
+                    value: value.as_str().to_owned(),
+                    span: value.start() - 1..value.end() + 1,
+                }
+            })
+            .collect(),
+    };
+    for a in candidates {
+        if !SECRET_VALUE_NAME.is_match(&a.name)
+            || NOT_A_SECRET_NAME.is_match(&a.name)
+            || a.value.len() < 8
+            || a.value.len() > 150
+            || is_placeholder(&a.value)
+            || is_name(&a.value)
             || taken
                 .iter()
-                .any(|r| r.start < value.end() && value.start() < r.end)
-            || in_comment(text, name.start())
+                .any(|r| r.start < a.span.end && a.span.start < r.end)
         {
             continue;
         }
-        out.push(
-            Hit::new(
-                "SCR001",
-                unit,
-                value.start() - 1..value.end() + 1,
-                "literal credential",
-            )
-            .message(format!(
+        let demo = self_described(&a.value);
+        if !demo && (WORD.is_match(&a.value) || entropy(&a.value) < 3.0) {
+            continue;
+        }
+        let hit = Hit::new("SCR001", unit, a.span, "literal credential");
+        out.push(if demo {
+            hit.message(format!(
+                "literal value for `{}` looks like a demo password; never use it for a real one",
+                a.name
+            ))
+            .into_note()
+        } else {
+            hit.message(format!(
                 "plaintext secret in the repository: literal value for `{}`",
-                name.as_str()
-            )),
-        );
+                a.name
+            ))
+        });
+    }
+}
+
+/// Names whose literal value is a credential.
+static SECRET_VALUE_NAME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(password|passwd|pwd|secret|token|api_?key|access_key|private_key|client_secret)",
+    )
+    .expect("valid regex")
+});
+
+/// A literal string and the attribute or object key that holds it.
+struct Assignment {
+    name: String,
+    value: String,
+    /// The span of the quoted value.
+    span: Range<usize>,
+}
+
+/// Every `key = "literal"` in a body, its nested blocks and the objects, arrays and
+/// function arguments of its values, with the key that holds each literal.
+fn literal_assignments(body: &Body, out: &mut Vec<Assignment>) {
+    for structure in body.iter() {
+        match structure {
+            Structure::Attribute(attr) => expr_assignments(attr.key.as_str(), &attr.value, out),
+            Structure::Block(block) => literal_assignments(&block.body, out),
+        }
+    }
+}
+
+fn expr_assignments(name: &str, expr: &Expression, out: &mut Vec<Assignment>) {
+    match expr {
+        Expression::String(s) => {
+            if let Some(span) = expr.span() {
+                out.push(Assignment {
+                    name: name.to_owned(),
+                    value: s.as_str().to_owned(),
+                    span,
+                });
+            }
+        }
+        Expression::Object(object) => {
+            for (key, value) in object.iter() {
+                match object_key(key) {
+                    Some(k) => expr_assignments(k, value.expr(), out),
+                    None => expr_assignments("", value.expr(), out),
+                }
+            }
+        }
+        Expression::Array(items) => {
+            for item in items.iter() {
+                expr_assignments(name, item, out);
+            }
+        }
+        Expression::FuncCall(call) => {
+            for arg in call.args.iter() {
+                expr_assignments(name, arg, out);
+            }
+        }
+        Expression::Parenthesis(p) => expr_assignments(name, p.inner(), out),
+        Expression::Conditional(c) => {
+            expr_assignments(name, &c.true_expr, out);
+            expr_assignments(name, &c.false_expr, out);
+        }
+        _ => {}
     }
 }
 
@@ -251,10 +386,10 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
         }
         for var in unit.blocks("variable") {
             let name = labels(var).first().copied().unwrap_or("");
-            if !looks_secret(name) {
+            let node = Node::Body(&var.body);
+            if !looks_secret(name) || !may_hold_a_secret(node) {
                 continue;
             }
-            let node = Node::Body(&var.body);
             if node.bool_attr("sensitive") != Some(true)
                 && node.bool_attr("ephemeral") != Some(true)
             {
@@ -265,7 +400,7 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
                 );
             }
             if let Some(found) = node.attr("default")
-                && !matches!(found.value, Expression::Null(_))
+                && literal_str(found.value).is_some_and(|v| !v.is_empty())
             {
                 out.push(
                     Hit::new("SCR003", unit, found.span, "default value for a secret")
@@ -275,7 +410,13 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
         }
         for output in unit.blocks("output") {
             let name = labels(output).first().copied().unwrap_or("");
-            if looks_secret(name) && Node::Body(&output.body).bool_attr("sensitive") != Some(true) {
+            let node = Node::Body(&output.body);
+            if looks_secret(name)
+                && node.bool_attr("sensitive") != Some(true)
+                && node
+                    .attr("value")
+                    .is_none_or(|f| value_may_be_secret(unit, f.value))
+            {
                 out.push(
                     Hit::new("SCR004", unit, block_head(output), "not marked sensitive").message(
                         format!("secret-looking output `{name}` is not `sensitive = true`"),
@@ -283,6 +424,45 @@ pub fn check(module: &ModuleModel, out: &mut Vec<Hit>) {
                 );
             }
         }
+    }
+}
+
+/// Whether a variable can carry a secret at all: its type is a string (or unconstrained)
+/// and its default, if any, is not a bool, number or collection.
+fn may_hold_a_secret(var: Node<'_>) -> bool {
+    if let Some(found) = var.attr("type") {
+        let ty = match found.value {
+            Expression::Variable(v) => v.as_str().to_owned(),
+            // terraform 0.11 quoted types: `type = "string"`.
+            Expression::String(s) => s.as_str().to_owned(),
+            _ => return false,
+        };
+        if ty != "string" && ty != "any" {
+            return false;
+        }
+    }
+    match var.attr("default").map(|f| f.value) {
+        None => true,
+        Some(Expression::String(_) | Expression::Null(_) | Expression::StringTemplate(_)) => true,
+        Some(_) => false,
+    }
+}
+
+/// Whether an output's value could be the secret: literals that are not strings and
+/// references to metadata attributes (`.arn`, `.fingerprint`, `.encrypted_secret`,
+/// `.status`) cannot.
+fn value_may_be_secret(unit: &SourceUnit, value: &Expression) -> bool {
+    match value {
+        Expression::Bool(_) | Expression::Number(_) | Expression::Null(_) => false,
+        Expression::Traversal(_) | Expression::FuncCall(_) | Expression::Conditional(_) => {
+            let text = unit.text(value.span().unwrap_or(0..0));
+            // The last attribute named decides (`aws_iam_access_key.this[0].encrypted_secret`).
+            let last = text
+                .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .find(|w| !w.is_empty() && !w.chars().all(|c| c.is_ascii_digit()));
+            last.is_none_or(|w| !NOT_A_SECRET_NAME.is_match(w))
+        }
+        _ => true,
     }
 }
 

@@ -36,6 +36,11 @@ pub fn check_with(dir: &Path, policy: &Policy, envs: &[&str], engine: &[EngineOu
         environments: envs.iter().map(|s| s.to_string()).collect(),
     }];
     let root = dir.parent().unwrap();
+    // Directories of .tf files below the stack that are not its modules (ARC006).
+    let loose: Vec<PathBuf> = plinth_check::discover::tf_dirs(dir)
+        .into_iter()
+        .filter(|d| d != dir)
+        .collect();
     check(&CheckRequest {
         root,
         targets: &targets,
@@ -43,6 +48,8 @@ pub fn check_with(dir: &Path, policy: &Policy, envs: &[&str], engine: &[EngineOu
         policy,
         engine,
         today: parse_date("2026-06-01").unwrap(),
+        project: true,
+        loose: &loose,
     })
 }
 

@@ -1,10 +1,12 @@
-//! `plinth check`: run governance checks on the code.
+//! `plinth check`: run governance checks on the code: a plinth project's stacks, or, where
+//! there is no plinth.hcl, every directory of `.tf` files under the given paths.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use plinth_check::{
-    CheckRequest, CheckTarget, EngineOutcome, EnvProfile, Policy, PolicyBlock, registry,
+    CheckRequest, CheckTarget, EngineOutcome, EnvProfile, Policy, PolicyBlock, Report, registry,
 };
 use plinth_engine::validate::{self, StackDir, ValidateOptions};
 use plinth_project::Project;
@@ -27,7 +29,8 @@ pub enum Format {
 /// Arguments of `plinth check`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Only stacks under these paths (default: every stack).
+    /// Only stacks under these paths (default: every stack); outside a project, the
+    /// Terraform directories to check (default: the working directory).
     #[arg(value_name = "PATH")]
     paths: Vec<PathBuf>,
     /// Apply this environment's severities, and check only the stacks deployed to it.
@@ -50,6 +53,9 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         return explain(id);
     }
     let started = std::time::Instant::now();
+    if plinth_project::find_root(&ctx.cwd).is_none() {
+        return run_plain(ctx, &args, started);
+    }
     let project = project::load(ctx)?;
     let loaded = started.elapsed();
     let config = &project.config;
@@ -99,6 +105,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     let policy = Policy::new(profiles, &blocks, Some(&config.source))
         .map_err(|diags| project::config_failure(ctx, &diags))?;
     let targets = select_targets(ctx, &project, &args)?;
+    let loose = loose_dirs(ctx, &project, &args);
     let selected = started.elapsed();
     let engine = if args.no_engine {
         Vec::new()
@@ -118,20 +125,206 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         policy: &policy,
         engine: &engine,
         today,
+        project: true,
+        loose: &loose,
     });
     let scanned = started.elapsed();
-    let text = match args.format {
-        Format::Text => plinth_check::output::text::render(&report, ctx.color_stdout),
-        Format::Json => pretty(&plinth_check::output::json::render(&report)),
-        Format::Sarif => pretty(&plinth_check::output::sarif::render(&report)),
+    let repo_root = repository_root(&project.root).unwrap_or_else(|| project.root.clone());
+    let text = render(ctx, &args, &report, &repo_root, &project.root);
+    finish(
+        ctx,
+        &args,
+        &report,
+        &text,
+        [loaded, selected, scanned],
+        started,
+    )
+}
+
+/// `plinth check PATH…` without a plinth.hcl: every directory of `.tf` files is a module,
+/// checked with the default severities; plinth's project conventions are notes.
+fn run_plain(ctx: &Context, args: &Args, started: std::time::Instant) -> CmdResult {
+    if args.env.is_some() {
+        return Err(Failure::usage(
+            "--env needs a plinth project (no plinth.hcl in this directory or above)".to_owned(),
+        ));
+    }
+    let paths: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![ctx.cwd.clone()]
+    } else {
+        args.paths.iter().map(|p| ctx.cwd.join(p)).collect()
     };
+    let mut dirs = Vec::new();
+    for (shown, path) in args
+        .paths
+        .iter()
+        .chain(std::iter::once(&ctx.cwd))
+        .zip(&paths)
+    {
+        let path = path
+            .canonicalize()
+            .map_err(|e| Failure::usage(format!("{}: {e}", shown.display())))?;
+        let found = if path.is_file() {
+            path.parent().map(Path::to_path_buf).into_iter().collect()
+        } else {
+            plinth_check::discover::tf_dirs(&path)
+        };
+        if found.is_empty() {
+            return Err(Failure::usage(format!(
+                "no .tf files under {}\n  help: pass a directory of Terraform code",
+                shown.display()
+            )));
+        }
+        for dir in found {
+            if !dirs.contains(&dir) {
+                dirs.push(dir);
+            }
+        }
+    }
+    let canonical: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| p.canonicalize().ok())
+        .map(|p| {
+            if p.is_file() {
+                p.parent().map(Path::to_path_buf).unwrap_or(p)
+            } else {
+                p
+            }
+        })
+        .collect();
+    // Paths are shown relative to the repository (so SARIF results land on the right
+    // files), or to the checked directory when it is not in a repository.
+    let root = plain_root(&canonical);
+    let repo_root = repository_root(&root).unwrap_or_else(|| root.clone());
+    let root = if canonical.iter().all(|p| p.starts_with(&repo_root)) {
+        repo_root.clone()
+    } else {
+        root
+    };
+    let targets: Vec<CheckTarget> = dirs
+        .iter()
+        .map(|dir| CheckTarget {
+            id: display_of(&root, dir),
+            dir: dir.clone(),
+            modules: Vec::new(),
+            environments: Vec::new(),
+        })
+        .collect();
+    let selected = started.elapsed();
+    let engine = if args.no_engine {
+        Vec::new()
+    } else {
+        // The engine's working files go to a cache outside the checked code.
+        let work = std::env::temp_dir()
+            .join("plinth-check")
+            .join(display_of(Path::new("/"), &root).replace('/', "_"));
+        run_engine_in(ctx, "terraform", &work, None, &targets)
+    };
+    let policy = Policy::defaults();
+    let report = plinth_check::check(&CheckRequest {
+        root: &root,
+        targets: &targets,
+        project_files: &[],
+        policy: &policy,
+        engine: &engine,
+        today: plinth_check::today_utc(),
+        project: false,
+        loose: &[],
+    });
+    let scanned = started.elapsed();
+    let text = render(ctx, args, &report, &repo_root, &root);
+    finish(
+        ctx,
+        args,
+        &report,
+        &text,
+        [Duration::ZERO, selected, scanned],
+        started,
+    )
+}
+
+fn display_of(root: &Path, dir: &Path) -> String {
+    let rel = dir.strip_prefix(root).unwrap_or(dir);
+    let shown = rel.to_string_lossy().replace('\\', "/");
+    if shown.is_empty() {
+        ".".to_owned()
+    } else {
+        shown
+    }
+}
+
+/// The deepest directory that contains every path.
+fn plain_root(paths: &[PathBuf]) -> PathBuf {
+    let mut root = paths.first().cloned().unwrap_or_default();
+    for p in &paths[1.min(paths.len())..] {
+        while !p.starts_with(&root) {
+            if !root.pop() {
+                break;
+            }
+        }
+    }
+    root
+}
+
+/// The repository's top level: the nearest directory at or above `dir` with a `.git`
+/// (a directory, or a file in worktrees and submodules).
+fn repository_root(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+fn render(ctx: &Context, args: &Args, report: &Report, repo_root: &Path, root: &Path) -> String {
+    match args.format {
+        Format::Text => plinth_check::output::text::render(report, ctx.color_stdout),
+        Format::Json => pretty(&plinth_check::output::json::render(report)),
+        Format::Sarif => {
+            let prefix = match root.strip_prefix(repo_root) {
+                Ok(rel) if !rel.as_os_str().is_empty() => {
+                    format!("{}/", rel.to_string_lossy().replace('\\', "/"))
+                }
+                _ => String::new(),
+            };
+            let base = plinth_check::output::sarif::Base {
+                repo_root,
+                prefix: &prefix,
+            };
+            pretty(&plinth_check::output::sarif::render(report, &base))
+        }
+    }
+}
+
+/// Prints the report and picks the exit code.
+fn finish(
+    ctx: &Context,
+    args: &Args,
+    report: &Report,
+    text: &str,
+    [loaded, selected, scanned]: [Duration; 3],
+    started: std::time::Instant,
+) -> CmdResult {
     let mut stdout = anstream::stdout();
-    if !(ctx.quiet && args.format == Format::Text && report.findings.is_empty()) {
+    if !(ctx.quiet
+        && args.format == Format::Text
+        && report.findings.is_empty()
+        && report.problems.is_empty())
+    {
         write!(stdout, "{text}")
             .map_err(|e| Failure::failure(format!("cannot write output: {e}")))?;
     }
+    let mut stderr = anstream::stderr();
+    if args.format != Format::Text {
+        // Machine formats carry the problems in the document; people watching CI see
+        // them too.
+        for p in &report.problems {
+            let _ = writeln!(
+                stderr,
+                "environment problem: {}\n  = help: {}",
+                p.what, p.fix
+            );
+        }
+    }
     if ctx.verbose {
-        let mut stderr = anstream::stderr();
         let _ = writeln!(
             stderr,
             "timings: load {:.0?}, modules and selection {:.0?}, checks {:.0?}, output {:.0?}",
@@ -146,6 +339,26 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     } else {
         Exit::Success
     })
+}
+
+/// Project directories of `.tf` files that are not stacks (under the given paths, if any).
+fn loose_dirs(ctx: &Context, project: &Project, args: &Args) -> Vec<PathBuf> {
+    let stack_dirs: std::collections::HashSet<&Path> =
+        project.stacks.iter().map(|s| s.dir.as_path()).collect();
+    let roots: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![project.root.clone()]
+    } else {
+        args.paths.iter().map(|p| ctx.cwd.join(p)).collect()
+    };
+    let mut out = Vec::new();
+    for root in roots {
+        for dir in plinth_check::discover::tf_dirs(&root) {
+            if !stack_dirs.contains(dir.as_path()) && !out.contains(&dir) {
+                out.push(dir);
+            }
+        }
+    }
+    out
 }
 
 fn pretty(value: &serde_json::Value) -> String {
@@ -262,15 +475,33 @@ fn select_targets(
 /// Runs `fmt -check` and `validate` through the engine for every target.
 fn run_engine(ctx: &Context, project: &Project, targets: &[CheckTarget]) -> Vec<EngineOutcome> {
     let settings = &project.config.plinth;
-    let parallelism = settings.parallelism.unwrap_or_else(|| {
+    let engine = engine_path(&project.root, &settings.engine.value);
+    run_engine_in(
+        ctx,
+        &engine.to_string_lossy(),
+        &project.root,
+        settings.parallelism,
+        targets,
+    )
+}
+
+/// Runs the engine rules with `engine`, keeping its working files under `work`.
+fn run_engine_in(
+    ctx: &Context,
+    engine: &str,
+    work: &Path,
+    parallelism: Option<usize>,
+    targets: &[CheckTarget],
+) -> Vec<EngineOutcome> {
+    let parallelism = parallelism.unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
             .min(8)
     });
     let options = ValidateOptions {
-        engine: engine_path(&project.root, &settings.engine.value),
-        root: project.root.clone(),
+        engine: PathBuf::from(engine),
+        root: work.to_path_buf(),
         parallelism,
         fmt: true,
         validate: true,
@@ -279,9 +510,13 @@ fn run_engine(ctx: &Context, project: &Project, targets: &[CheckTarget]) -> Vec<
         let mut stderr = anstream::stderr();
         let _ = writeln!(
             stderr,
-            "running {} fmt and validate on {} stacks (--no-engine skips this)",
-            settings.engine.value,
-            targets.len()
+            "running {engine} fmt and validate on {} {} (--no-engine skips this)",
+            targets.len(),
+            if work.join("plinth.hcl").exists() {
+                "stacks"
+            } else {
+                "modules"
+            }
         );
     }
     let stacks: Vec<StackDir> = targets
