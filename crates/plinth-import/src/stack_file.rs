@@ -74,7 +74,14 @@ impl StackSpec {
             }
             file.attr("inputs", HclExpr::Object(self.inputs.clone()));
         }
-        if file.is_empty() {
+        if self.after.is_empty()
+            && self.dependencies.is_empty()
+            && self.inputs.is_empty()
+            && self.description.is_none()
+            && self.environments.is_none()
+            && self.tags.is_empty()
+        {
+            // Comments alone would leave the file looking empty: say what it is.
             file.block(Block::new("stack", Vec::<String>::new()));
         }
         file.to_file()
