@@ -69,13 +69,9 @@ impl Project {
         // Stacks whose stack.hcl has errors still exist: their dependents are not reported
         // as depending on something missing.
         let mut broken: HashMap<String, PathBuf> = HashMap::new();
+        let mut seen: HashMap<String, PathBuf> = HashMap::with_capacity(parsed.len());
         for (dir, id, result) in parsed {
-            let twin = stacks
-                .iter()
-                .find(|s| s.id == id)
-                .map(|s| s.dir.clone())
-                .or_else(|| broken.get(&id).cloned());
-            if let Some(first) = twin {
+            if let Some(first) = seen.insert(id.clone(), dir.clone()) {
                 diags.push(
                     Diagnostic::error(format!(
                         "two stack directories have the id `{id}`: {:?} and {:?}",
