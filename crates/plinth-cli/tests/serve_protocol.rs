@@ -266,6 +266,65 @@ fn bad_input_gets_a_clear_4xx_and_loses_nothing(db: Db) {
             400,
         ),
         (
+            "NUL byte in a lock ID",
+            Some(&writer),
+            "LOCK",
+            url.clone(),
+            lock_info("a\\u0000b"),
+            vec![],
+            400,
+        ),
+        (
+            "lock ID over 200 characters",
+            Some(&writer),
+            "LOCK",
+            url.clone(),
+            lock_info(&"i".repeat(201)),
+            vec![],
+            400,
+        ),
+        (
+            "NUL byte in a lineage",
+            Some(&writer),
+            "POST",
+            url.clone(),
+            state("L\u{0}x", 2, "x"),
+            vec![],
+            400,
+        ),
+        (
+            "NUL byte in a query",
+            Some(&reader),
+            "GET",
+            format!("{}/v1/locks?project=a%00b", server.url),
+            vec![],
+            vec![],
+            400,
+        ),
+        (
+            "a state nested deeper than Terraform reads",
+            Some(&writer),
+            "POST",
+            url.clone(),
+            format!(
+                "{{\"version\":4,\"serial\":2,\"lineage\":\"L\",\"outputs\":{}1{}}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            )
+            .into_bytes(),
+            vec![],
+            400,
+        ),
+        (
+            "a state that is not UTF-8",
+            Some(&writer),
+            "POST",
+            url.clone(),
+            b"{\"version\":4,\"serial\":2,\"lineage\":\"L\",\"outputs\":{\"a\":\"\xff\"}}".to_vec(),
+            vec![],
+            400,
+        ),
+        (
             "versions of an unknown instance",
             Some(&reader),
             "GET",
@@ -278,6 +337,13 @@ fn bad_input_gets_a_clear_4xx_and_loses_nothing(db: Db) {
     for (what, token, method, url, body, headers, expected) in cases {
         let (status, answer) = server.http(token, method, &url, body, &headers);
         assert_eq!(status, expected, "{what}: {}", json(&answer));
+        if what.starts_with("lock ID over") {
+            assert!(
+                json(&answer).contains("201 characters; at most 200"),
+                "{what}: {}",
+                json(&answer)
+            );
+        }
         if status != 405 {
             let doc: serde_json::Value = serde_json::from_slice(&answer)
                 .unwrap_or_else(|_| panic!("{what}: the refusal is JSON: {}", json(&answer)));
@@ -622,4 +688,29 @@ fn two_replicas_on_one_postgres_share_locks_and_versions() {
     assert_eq!(sorted, [200, 409], "one write wins, the other is refused");
     // Terraform through two now applies normally.
     assert_ok(&stack.apply("x"), "apply through replica two");
+}
+
+/// Logs written to a pipe (a file, a journal) carry no terminal escape codes.
+#[test]
+fn server_logs_off_a_terminal_have_no_escape_codes() {
+    let db = Db::sqlite();
+    let token = db.token("ci", "write");
+    let server = Server::start_with(&db, &["-v"]);
+    let url = server.state_url("dev", STACK);
+    let (status, _) = server.http(Some(&token), "POST", &url, state("L", 1, "v"), &[]);
+    assert_eq!(status, 200);
+    let log = poll_log(&server, "state stored");
+    assert!(!log.contains('\u{1b}'), "no ANSI codes: {log:?}");
+}
+
+fn poll_log(server: &Server, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = server.log();
+        if log.contains(needle) || std::time::Instant::now() > deadline {
+            assert!(log.contains(needle), "no {needle:?} in the log: {log}");
+            return log;
+        }
+        std::thread::yield_now();
+    }
 }

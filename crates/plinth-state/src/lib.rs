@@ -15,6 +15,7 @@ mod retention;
 mod seal;
 mod statefile;
 mod store;
+mod text;
 mod tokens;
 mod versions;
 

@@ -72,10 +72,14 @@ pub enum UnlockOutcome {
 /// The `ID` of a LockInfo document; malformed documents are refused before anything is stored.
 fn lock_id_of(info: &serde_json::Value) -> Result<String, StateError> {
     match info.get("ID") {
-        Some(serde_json::Value::String(id)) if !id.is_empty() && id.len() <= 200 => Ok(id.clone()),
-        _ => Err(StateError::BadRequest(
-            "the lock info has no non-empty string `ID`".into(),
+        Some(serde_json::Value::String(id)) => {
+            crate::text::check_field("lock ID", id, crate::text::MAX_LOCK_ID)?;
+            Ok(id.clone())
+        }
+        Some(_) => Err(StateError::BadRequest(
+            "the lock info's `ID` is not a string".into(),
         )),
+        None => Err(StateError::BadRequest("the lock info has no `ID`".into())),
     }
 }
 
@@ -251,6 +255,9 @@ impl Store {
 
     /// Every held lock, optionally of one project, oldest first.
     pub async fn list_locks(&self, project: Option<&str>) -> Result<Vec<LockHolder>, StateError> {
+        if let Some(p) = project {
+            crate::text::check_field("project", p, 200)?;
+        }
         let rows = match project {
             Some(p) => {
                 sqlx::query(

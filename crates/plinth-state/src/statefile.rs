@@ -24,6 +24,7 @@ struct RawHeader {
 
 /// Parses just the header fields; the rest of the document is validated but not kept.
 pub(crate) fn parse_header(body: &[u8]) -> Result<StateHeader, StateError> {
+    crate::text::check_state_text(body)?;
     let raw: RawHeader = serde_json::from_slice(body).map_err(|e| {
         StateError::BadRequest(format!("the state is not a valid JSON object: {e}"))
     })?;
@@ -45,7 +46,10 @@ pub(crate) fn parse_header(body: &[u8]) -> Result<StateHeader, StateError> {
         }
     }
     let lineage = match raw.lineage {
-        Some(serde_json::Value::String(s)) if !s.is_empty() => s,
+        Some(serde_json::Value::String(s)) if !s.is_empty() => {
+            crate::text::check_field("lineage", &s, crate::text::MAX_LINEAGE)?;
+            s
+        }
         _ => {
             return Err(StateError::BadRequest(
                 "the state has no `lineage` string".into(),

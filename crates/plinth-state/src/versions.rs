@@ -121,26 +121,31 @@ impl Store {
         version: Option<i64>,
     ) -> Result<Option<StateBody>, StateError> {
         self.check_bodies_allowed()?;
-        let wanted = match version {
-            Some(v) => v,
-            None => match self.current(id).await? {
-                Some(cur) if cur.current > 0 => cur.current,
-                _ => return Ok(None),
-            },
+        // The current version and its body in one round trip: GET is the hottest call.
+        let row = match version {
+            Some(v) => sqlx::query(
+                "SELECT body, sealed, size, md5, version FROM versions WHERE instance = $1 AND version = $2",
+            )
+            .bind(id.key())
+            .bind(v)
+            .fetch_optional(&self.pool)
+            .await?,
+            None => sqlx::query(
+                "SELECT v.body, v.sealed, v.size, v.md5, v.version FROM instances i \
+                 JOIN versions v ON v.instance = i.id AND v.version = i.current_version \
+                 WHERE i.id = $1 AND i.current_version > 0",
+            )
+            .bind(id.key())
+            .fetch_optional(&self.pool)
+            .await?,
         };
-        let row = sqlx::query(
-            "SELECT body, sealed, size, md5 FROM versions WHERE instance = $1 AND version = $2",
-        )
-        .bind(id.key())
-        .bind(wanted)
-        .fetch_optional(&self.pool)
-        .await?;
         let Some(row) = row else {
             return match version {
                 Some(v) => Err(StateError::NotFound(format!("{id} has no version {v}"))),
                 None => Ok(None),
             };
         };
+        let wanted: i64 = row.try_get("version")?;
         let stored: Vec<u8> = row.try_get("body")?;
         let sealed: i64 = row.try_get("sealed")?;
         let size: i64 = row.try_get("size")?;

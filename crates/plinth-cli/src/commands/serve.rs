@@ -63,6 +63,8 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
         )
         .with_writer(std::io::stderr)
+        // Escape codes only for a terminal with colour on: never into a log file or journal.
+        .with_ansi(ctx.color_stderr)
         .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

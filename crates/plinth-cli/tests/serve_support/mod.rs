@@ -433,7 +433,12 @@ macro_rules! on_sqlite_and_postgres {
     };
 }
 
-/// A client like plinth's own (rustls on ring), for talking to the test server.
+/// A client like plinth's own (rustls on ring), for talking to the test server; 100 MB
+/// states take a while on a loaded machine, so its timeout is generous.
 pub fn http_client() -> reqwest::Client {
-    plinth_http::client(&plinth_http::ClientOptions::default()).expect("an HTTP client")
+    plinth_http::client(&plinth_http::ClientOptions {
+        timeout: std::time::Duration::from_secs(600),
+        ..plinth_http::ClientOptions::default()
+    })
+    .expect("an HTTP client")
 }
