@@ -669,6 +669,20 @@ environment: apply is blocked (exit 3) until the plan is approved with \
 `--approve-destructive`, which the run history records. Elsewhere it is a warning.",
         "check the plan; if the loss is intended, approve with --approve-destructive",
     )),
+    rule(
+        "CST001",
+        "over-budget",
+        Plan,
+        Warning,
+        "the environment's estimated monthly cost exceeds its budget",
+        "`budget` in an environment block of plinth.hcl is USD per month. `plinth check --env \
+ENV` estimates the environment's monthly cost from its code (the built-in price catalogue, \
+`usage/ENV.toml` when present, literal counts only) and reports an estimate over the budget: \
+an error in a protected environment, a warning elsewhere. Plans report it from their exact \
+counts. Unpriced resources and unknown counts are left out of the estimate and named in a \
+note; `plinth cost ENV` lists them.",
+        "run `plinth cost ENV` to see what costs the most; cut it, or raise `budget`",
+    ),
     locked(rule(
         "SUP001",
         "invalid-suppression",

@@ -1,6 +1,6 @@
 //! What plinth needs to know of a stack's Terraform code without running the engine: the
-//! variables it declares, what `init` depends on, whether it needs registry providers, and a
-//! digest of every file a plan reads.
+//! variables it declares, what `init` depends on, whether it needs registry providers, the
+//! resources it declares (`facts`), and a digest of every file a plan reads.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -9,6 +9,8 @@ use hcl_edit::structure::{Body, Structure};
 use sha2::{Digest, Sha256};
 
 use plinth_config::STACK_FILE;
+
+use crate::facts::{CodeFacts, Collector};
 
 /// Static facts about one stack's code.
 #[derive(Debug, Clone)]
@@ -23,6 +25,8 @@ pub struct StackCode {
     pub needs_providers: bool,
     /// SHA-256 over every file of the stack and its local modules.
     pub digest: String,
+    /// The resources of the stack and its local modules, from the same parse.
+    pub facts: CodeFacts,
 }
 
 impl StackCode {
@@ -31,6 +35,7 @@ impl StackCode {
         let mut variables = Some(BTreeSet::new());
         let mut init_key = String::new();
         let mut needs_providers = false;
+        let mut facts = Collector::new(dir);
         for (i, d) in std::iter::once(dir)
             .chain(modules.iter().map(PathBuf::as_path))
             .enumerate()
@@ -47,6 +52,7 @@ impl StackCode {
                     }
                     // Unparseable code: make `init` run again rather than trust a stale one.
                     init_key.push_str(&text);
+                    facts.unparsed(file);
                     continue;
                 };
                 if i == 0
@@ -56,6 +62,7 @@ impl StackCode {
                 }
                 needs_providers |= uses_providers(&body);
                 init_key.push_str(&init_relevant(&body, &text));
+                facts.add(d, file, text, body);
             }
         }
         if let Ok(lock) = std::fs::read_to_string(dir.join(".terraform.lock.hcl")) {
@@ -70,6 +77,7 @@ impl StackCode {
             init_key,
             needs_providers,
             digest: hex::encode(h.finalize()),
+            facts: facts.finish(),
         }
     }
 }

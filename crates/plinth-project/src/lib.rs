@@ -6,6 +6,7 @@
 mod changes;
 mod code;
 mod discovery;
+mod facts;
 mod graph;
 mod interface;
 mod load;
@@ -19,6 +20,7 @@ mod var_files;
 
 pub use changes::{Affected, ChangeSet};
 pub use code::{GENERATED_OVERRIDE, StackCode};
+pub use facts::{CodeFacts, InstanceCount, ModuleFact, ResourceFact};
 pub use graph::{EnvGraph, Node};
 pub use interface::{ModuleInterface, OutputDecl, VariableDecl};
 pub use load::Project;

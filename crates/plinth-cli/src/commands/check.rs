@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     };
     let project_files = [project.root.join("plinth.hcl")];
     let today = plinth_check::today_utc();
-    let report = plinth_check::check(&CheckRequest {
+    let mut report = plinth_check::check(&CheckRequest {
         root: &project.root,
         targets: &targets,
         project_files: if args.paths.is_empty() {
@@ -129,6 +129,10 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         loose: &loose,
     });
     let scanned = started.elapsed();
+    if let Some(env) = &args.env {
+        let budget = super::cost::budget_findings(ctx, &project, env, &policy)?;
+        report.findings.extend(budget);
+    }
     let repo_root = repository_root(&project.root).unwrap_or_else(|| project.root.clone());
     let text = render(ctx, &args, &report, &repo_root, &project.root);
     finish(

@@ -5,6 +5,7 @@ use crate::exit::CmdResult;
 
 pub mod apply;
 pub mod check;
+pub mod cost;
 pub mod destroy;
 pub mod doctor;
 pub mod exec;
@@ -49,6 +50,8 @@ pub enum Command {
     Show(Box<show::Args>),
     /// Run governance checks on the code.
     Check(Box<check::Args>),
+    /// Estimate an environment's monthly cost from its code or a saved plan.
+    Cost(Box<cost::Args>),
     /// Run the plinth server (state backend, locks, API).
     Serve(Box<serve::Args>),
     /// Manage API tokens.
@@ -73,6 +76,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Runs(args) => runs::run(ctx, *args),
         Command::Show(args) => show::run(ctx, *args),
         Command::Check(args) => check::run(ctx, *args),
+        Command::Cost(args) => cost::run(ctx, *args),
         Command::Serve(args) => serve::run(ctx, *args),
         Command::Token(args) => token::run(ctx, *args),
         Command::State(args) => state::run(ctx, *args),
