@@ -162,30 +162,44 @@ impl Proposal {
     /// Creates every proposed file under `root` that does not exist yet, and adds the missing
     /// plinth lines to `.gitignore`.
     pub fn write(&self, root: &Path) -> std::io::Result<WriteReport> {
+        use rayon::prelude::*;
+        // File creation is most of an import's time (the 1,000-unit benchmark creates 2,000
+        // files): spread it over the cores.
+        let outcomes: Vec<std::io::Result<bool>> = self
+            .files
+            .par_iter()
+            .map(|f| create_new(&root.join(&f.path), &f.text))
+            .collect();
         let mut report = WriteReport::default();
-        for f in &self.files {
-            let path = root.join(&f.path);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent)?;
-            }
-            // create_new: a file that appeared since the proposal was made is not replaced.
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(mut file) => {
-                    file.write_all(f.text.as_bytes())?;
-                    report.written.push(f.path.clone());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    report.kept.push(f.path.clone())
-                }
-                Err(e) => return Err(e),
+        for (f, outcome) in self.files.iter().zip(outcomes) {
+            if outcome? {
+                report.written.push(f.path.clone());
+            } else {
+                report.kept.push(f.path.clone());
             }
         }
         report.gitignore_added = ensure_gitignore(root)?;
         Ok(report)
+    }
+}
+
+/// Writes `text` to a new file at `path`; `false` when the file exists (it is left alone).
+fn create_new(path: &Path, text: &str) -> std::io::Result<bool> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    // create_new: a file that appeared since the proposal was made is not replaced.
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(mut file) => {
+            file.write_all(text.as_bytes())?;
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
     }
 }
 
