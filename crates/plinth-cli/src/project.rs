@@ -17,6 +17,18 @@ pub fn load(ctx: &Context) -> Result<Project, Failure> {
     Project::load(&root).map_err(|diags| config_failure(ctx, &diags))
 }
 
+/// Loads the project's shape only (stacks, dependencies, environments), for commands that
+/// never run a stack.
+pub fn load_outline(ctx: &Context) -> Result<Project, Failure> {
+    let root = find_root(&ctx.cwd).ok_or_else(|| {
+        Failure::usage(format!(
+            "no plinth.hcl in {} or any parent directory\n  help: run plinth inside a project, or pass -C DIR",
+            ctx.cwd.display()
+        ))
+    })?;
+    Project::load_outline(&root).map_err(|diags| config_failure(ctx, &diags))
+}
+
 /// The validated graph of `env`, or a configuration failure.
 pub fn graph(ctx: &Context, project: &Project, env: &str) -> Result<EnvGraph, Failure> {
     project

@@ -156,7 +156,7 @@ impl Expr {
                 let Expression::Variable(root) = &traversal.expr else {
                     return Err(unsupported("traversals of computed values"));
                 };
-                let mut steps = Vec::new();
+                let mut steps = Vec::with_capacity(traversal.operators.len());
                 for op in &traversal.operators {
                     let mut op_span = op.span().unwrap_or(span.clone());
                     let step = match op.value() {

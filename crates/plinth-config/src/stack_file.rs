@@ -150,6 +150,8 @@ impl StackConfig {
             diags.sort_by_key(|d| d.labels.first().map_or(0, |l| l.span.start));
             return Err(diags);
         }
+        // Kept for the whole run on tens of thousands of stacks: no spare capacity.
+        dependencies.shrink_to_fit();
         Ok(StackConfig {
             source,
             settings: settings.unwrap_or_default(),
@@ -160,6 +162,19 @@ impl StackConfig {
                 .collect(),
             hooks: hooks_block,
         })
+    }
+
+    /// Drops what only runs read (inputs, mock outputs, hooks, description), after they were
+    /// checked: the shape of the graph stays.
+    /// `source` replaces the file's text: a deferred copy read again only for a diagnostic.
+    pub fn keep_outline(&mut self, source: Arc<SourceFile>) {
+        self.source = source;
+        self.inputs = Vec::new();
+        self.hooks = None;
+        self.settings.description = None;
+        for dep in &mut self.dependencies {
+            dep.mock_outputs = Map::new();
+        }
     }
 
     /// The dependency block called `name`.

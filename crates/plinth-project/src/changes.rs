@@ -62,10 +62,13 @@ impl Project {
     ) -> Result<Affected, Vec<Diagnostic>> {
         let mut out = Affected::default();
         let envs: Vec<&str> = self.config.environment_names().collect();
-        let (modules, var_files) = if changes.files.is_empty() {
-            (Default::default(), None)
+        let (module_hits, var_files) = if changes.files.is_empty() {
+            (Vec::new(), None)
         } else {
-            (self.local_modules(), Some(VarFiles::new(self)))
+            (
+                self.module_hits(&changes.files),
+                Some(VarFiles::for_files(self, &changes.files)),
+            )
         };
         let project_file = self.root.join(PROJECT_FILE);
 
@@ -106,20 +109,16 @@ impl Project {
                     out.add(env, &stack.id, || format!("{rel_display} changed"));
                 }
             }
-            for stack in &self.stacks {
-                let Some(dirs) = modules.get(&stack.id) else {
-                    continue;
-                };
-                if let Some(module) = dirs.iter().find(|m| file.starts_with(m)) {
-                    let module = module
-                        .strip_prefix(&self.root)
-                        .map(path_to_slash)
-                        .unwrap_or_default();
-                    for env in envs.iter().filter(|e| stack.in_env(e)) {
-                        out.add(env, &stack.id, || {
-                            format!("module {module} changed ({rel_display})")
-                        });
-                    }
+            for (i, module, _) in module_hits.iter().filter(|(_, _, f)| *f == file) {
+                let stack = &self.stacks[*i];
+                let module = module
+                    .strip_prefix(&self.root)
+                    .map(path_to_slash)
+                    .unwrap_or_default();
+                for env in envs.iter().filter(|e| stack.in_env(e)) {
+                    out.add(env, &stack.id, || {
+                        format!("module {module} changed ({rel_display})")
+                    });
                 }
             }
         }

@@ -28,15 +28,27 @@ pub struct EnvGraph {
     pub nodes: Vec<Node>,
     /// Layer k holds instances whose dependencies are all in layers < k.
     pub layers: Vec<Vec<String>>,
+    /// Node positions sorted by stack id, for lookups without a second copy of every id.
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    by_id: Vec<u32>,
     #[serde(skip)]
     dependents: Vec<Vec<usize>>,
 }
 
 impl Project {
+    /// Checks the graph of `env` (no cycle, every dependency has an instance) without
+    /// building it: for listings, which need no layers.
+    pub fn check_graph(&self, env: &str) -> Result<(), Vec<Diagnostic>> {
+        self.graph_with(env, false).map(|_| ())
+    }
+
     /// The validated graph of `env`.
     pub fn graph(&self, env: &str) -> Result<EnvGraph, Vec<Diagnostic>> {
+        self.graph_with(env, true)
+            .map(|g| g.expect("a built graph was asked for"))
+    }
+
+    fn graph_with(&self, env: &str, build: bool) -> Result<Option<EnvGraph>, Vec<Diagnostic>> {
         if self.config.environment(env).is_none() {
             let names: Vec<&str> = self.config.environment_names().collect();
             let mut d = Diagnostic::error(format!("unknown environment `{env}`"));
@@ -47,30 +59,34 @@ impl Project {
             return Err(vec![d]);
         }
         let stacks: Vec<&Stack> = self.instances(env).collect();
-        let index: HashMap<String, usize> = stacks
+        let index: HashMap<&str, usize> = stacks
             .iter()
             .enumerate()
-            .map(|(i, s)| (s.id.clone(), i))
+            .map(|(i, s)| (s.id.as_str(), i))
             .collect();
         let mut diags = Vec::new();
         let mut graph: DiGraph<usize, ()> = DiGraph::with_capacity(stacks.len(), stacks.len() * 2);
         let nodes_ix: Vec<NodeIndex> = (0..stacks.len()).map(|i| graph.add_node(i)).collect();
-        let mut nodes = Vec::with_capacity(stacks.len());
+        let mut nodes = Vec::with_capacity(if build { stacks.len() } else { 0 });
         for (i, stack) in stacks.iter().enumerate() {
             let mut depends_on = Vec::new();
             for up in stack.upstream() {
                 match index.get(up) {
                     Some(&j) => {
                         graph.add_edge(nodes_ix[j], nodes_ix[i], ());
-                        depends_on.push(up.to_string());
+                        if build {
+                            depends_on.push(up.to_string());
+                        }
                     }
                     None => diags.push(missing_instance(self, stack, up, env)),
                 }
             }
-            nodes.push(Node {
-                stack: stack.id.clone(),
-                depends_on,
-            });
+            if build {
+                nodes.push(Node {
+                    stack: stack.id.clone(),
+                    depends_on,
+                });
+            }
         }
         for scc in tarjan_scc(&graph) {
             let is_cycle = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
@@ -82,37 +98,50 @@ impl Project {
         if !diags.is_empty() {
             return Err(diags);
         }
-        let layers = layer(&nodes, &index);
+        if !build {
+            return Ok(None);
+        }
         let mut dependents = vec![Vec::new(); nodes.len()];
         for (i, node) in nodes.iter().enumerate() {
             for up in &node.depends_on {
-                dependents[index[up]].push(i);
+                dependents[index[up.as_str()]].push(i);
             }
         }
-        Ok(EnvGraph {
+        let layers = layer(&nodes, &dependents);
+        let mut by_id: Vec<u32> = (0..nodes.len() as u32).collect();
+        by_id.sort_unstable_by(|&a, &b| nodes[a as usize].stack.cmp(&nodes[b as usize].stack));
+        drop(index);
+        Ok(Some(EnvGraph {
             env: env.to_string(),
             nodes,
             layers,
-            index,
+            by_id,
             dependents,
-        })
+        }))
     }
 }
 
 impl EnvGraph {
+    fn position(&self, id: &str) -> Option<usize> {
+        self.by_id
+            .binary_search_by(|&i| self.nodes[i as usize].stack.as_str().cmp(id))
+            .ok()
+            .map(|k| self.by_id[k] as usize)
+    }
+
     /// The node of stack `id`.
     pub fn node(&self, id: &str) -> Option<&Node> {
-        self.index.get(id).map(|&i| &self.nodes[i])
+        self.position(id).map(|i| &self.nodes[i])
     }
 
     /// Whether stack `id` has an instance here.
     pub fn contains(&self, id: &str) -> bool {
-        self.index.contains_key(id)
+        self.position(id).is_some()
     }
 
     /// Stacks that depend directly on `id`.
     pub fn dependents_of(&self, id: &str) -> Vec<&str> {
-        self.index.get(id).map_or_else(Vec::new, |&i| {
+        self.position(id).map_or_else(Vec::new, |i| {
             self.dependents[i]
                 .iter()
                 .map(|&j| self.nodes[j].stack.as_str())
@@ -123,7 +152,11 @@ impl EnvGraph {
     /// `ids` plus everything upstream of them.
     pub fn with_upstream(&self, ids: &BTreeSet<String>) -> BTreeSet<String> {
         self.closure(ids, |g, i| {
-            g.nodes[i].depends_on.iter().map(|u| g.index[u]).collect()
+            g.nodes[i]
+                .depends_on
+                .iter()
+                .filter_map(|u| g.position(u))
+                .collect()
         })
     }
 
@@ -137,10 +170,7 @@ impl EnvGraph {
         ids: &BTreeSet<String>,
         next: impl Fn(&EnvGraph, usize) -> Vec<usize>,
     ) -> BTreeSet<String> {
-        let mut seen: BTreeSet<usize> = ids
-            .iter()
-            .filter_map(|id| self.index.get(id).copied())
-            .collect();
+        let mut seen: BTreeSet<usize> = ids.iter().filter_map(|id| self.position(id)).collect();
         let mut stack: Vec<usize> = seen.iter().copied().collect();
         while let Some(i) = stack.pop() {
             for j in next(self, i) {
@@ -159,14 +189,8 @@ impl EnvGraph {
 ///
 /// Kahn's algorithm over in-degrees: iterative, so a dependency chain of any length (tens of
 /// thousands of stacks) cannot exhaust the stack. The graph was checked acyclic before.
-fn layer(nodes: &[Node], index: &HashMap<String, usize>) -> Vec<Vec<String>> {
+fn layer(nodes: &[Node], dependents: &[Vec<usize>]) -> Vec<Vec<String>> {
     let mut pending: Vec<usize> = nodes.iter().map(|n| n.depends_on.len()).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
-    for (i, node) in nodes.iter().enumerate() {
-        for up in &node.depends_on {
-            dependents[index[up]].push(i);
-        }
-    }
     let mut depth = vec![0usize; nodes.len()];
     let mut ready: VecDeque<usize> = (0..nodes.len()).filter(|&i| pending[i] == 0).collect();
     while let Some(i) = ready.pop_front() {
@@ -233,7 +257,7 @@ fn missing_instance(project: &Project, stack: &Stack, up: &str, env: &str) -> Di
 
 fn cycle_error(
     stacks: &[&Stack],
-    index: &HashMap<String, usize>,
+    index: &HashMap<&str, usize>,
     members: &BTreeSet<usize>,
     env: &str,
 ) -> Diagnostic {

@@ -24,6 +24,18 @@ pub struct Project {
 impl Project {
     /// Loads the project rooted at `root`; returns every configuration error found.
     pub fn load(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+        Self::load_with(root, false)
+    }
+
+    /// Loads the project for commands that read only its shape (`ls`, `graph`): every file is
+    /// parsed and checked as by [`load`](Self::load), then each stack keeps only what the
+    /// graph needs — not its `inputs`, mock outputs or hooks — so that 50,000 stacks fit in a
+    /// few hundred bytes each.
+    pub fn load_outline(root: &Path) -> Result<Project, Vec<Diagnostic>> {
+        Self::load_with(root, true)
+    }
+
+    fn load_with(root: &Path, outline: bool) -> Result<Project, Vec<Diagnostic>> {
         let root = root.canonicalize().map_err(|e| {
             vec![Diagnostic::error(format!(
                 "cannot open {}: {e}",
@@ -52,7 +64,11 @@ impl Project {
             } else {
                 format!("{id}/{STACK_FILE}")
             };
-            let result = read_stack_file(&dir.join(STACK_FILE), &display);
+            let file = dir.join(STACK_FILE);
+            let mut result = read_stack_file(&file, &display);
+            if outline && let Ok(cfg) = &mut result {
+                cfg.keep_outline(plinth_diag::SourceFile::deferred(display.clone(), file));
+            }
             (dir, id, result)
         });
         parsed.sort_unstable_by(|a, b| a.0.cmp(&b.0));

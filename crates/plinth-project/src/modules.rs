@@ -37,6 +37,43 @@ impl Project {
 }
 
 /// The local module directories the `.tf` files of `dir` call, memoised in `cache`.
+impl Project {
+    /// For each stack whose local modules (transitively) hold one of `files`: the stack's
+    /// index, the module directory and the file. Closures are walked and dropped one stack at
+    /// a time, so 50,000 stacks do not keep 50,000 of them.
+    pub(crate) fn module_hits<'f>(
+        &self,
+        files: &'f [PathBuf],
+    ) -> Vec<(usize, PathBuf, &'f PathBuf)> {
+        let cache: Mutex<HashMap<PathBuf, Vec<PathBuf>>> = Mutex::new(HashMap::new());
+        let mut hits: Vec<(usize, PathBuf, &PathBuf)> = self
+            .stacks
+            .par_iter()
+            .enumerate()
+            .flat_map_iter(|(i, stack)| {
+                let mut seen = BTreeSet::new();
+                let mut todo = vec![stack.dir.clone()];
+                while let Some(dir) = todo.pop() {
+                    for module in direct_calls(&dir, &cache) {
+                        if seen.insert(module.clone()) {
+                            todo.push(module);
+                        }
+                    }
+                }
+                let mut found = Vec::new();
+                for file in files {
+                    if let Some(module) = seen.iter().find(|m| file.starts_with(m)) {
+                        found.push((i, module.clone(), file));
+                    }
+                }
+                found
+            })
+            .collect();
+        hits.sort_by_key(|(i, _, _)| *i);
+        hits
+    }
+}
+
 pub(crate) fn direct_calls(
     dir: &Path,
     cache: &Mutex<HashMap<PathBuf, Vec<PathBuf>>>,

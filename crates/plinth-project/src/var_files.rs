@@ -30,8 +30,11 @@ impl Scope for EnvScope<'_> {
 }
 
 impl VarFiles {
-    /// Resolves every pattern for every stack and environment of `project`.
-    pub(crate) fn new(project: &Project) -> VarFiles {
+    /// Resolves every pattern for every stack and environment of `project`, keeping the
+    /// readers of `files` only (a repository-wide map would hold a path per stack, pattern
+    /// and environment).
+    pub(crate) fn for_files(project: &Project, files: &[PathBuf]) -> VarFiles {
+        let wanted: std::collections::HashSet<&Path> = files.iter().map(PathBuf::as_path).collect();
         let mut readers: HashMap<PathBuf, Vec<(String, usize)>> = HashMap::new();
         for env in project.config.environment_names() {
             let rels: Vec<String> = project
@@ -46,10 +49,10 @@ impl VarFiles {
                 .collect();
             for (i, stack) in project.stacks.iter().enumerate() {
                 for rel in &rels {
-                    readers
-                        .entry(normalize(&stack.dir.join(rel)))
-                        .or_default()
-                        .push((env.to_string(), i));
+                    let path = normalize(&stack.dir.join(rel));
+                    if wanted.contains(path.as_path()) {
+                        readers.entry(path).or_default().push((env.to_string(), i));
+                    }
                 }
             }
         }

@@ -31,7 +31,7 @@ pub struct Args {
 
 /// Runs `plinth graph`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
-    let project = project::load(ctx)?;
+    let project = project::load_outline(ctx)?;
     let env = match args.env {
         Some(env) => env,
         None => project

@@ -29,7 +29,7 @@ pub struct Args {
 
 /// Runs `plinth ls`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
-    let project = project::load(ctx)?;
+    let project = project::load_outline(ctx)?;
     let envs: Vec<String> = match &args.env {
         Some(env) => vec![env.clone()],
         None => project
@@ -38,31 +38,24 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
             .map(str::to_string)
             .collect(),
     };
-    // Environments' graphs are independent; building them side by side takes a fifth off
-    // the serial part of `ls` on the 5,000-stack benchmark. Rayon's pool bounds the threads
-    // however many environments there are.
-    let built: Vec<_> = {
+    // Environments' graphs are independent: each is built and checked on rayon's bounded
+    // pool, then dropped at once. The listing needs no graph (a checked environment's
+    // dependencies are its stacks' upstreams), so two graphs at most are ever alive.
+    let found: Vec<Vec<plinth_diag::Diagnostic>> = {
         use rayon::prelude::*;
-        envs.par_iter().map(|env| project.graph(env)).collect()
+        envs.par_iter()
+            .filter_map(|env| project.check_graph(env).err())
+            .collect()
     };
-    let mut graphs = Vec::with_capacity(envs.len());
     let mut diags = Vec::new();
-    for result in built {
-        match result {
-            Ok(g) => graphs.push(g),
-            Err(found) => {
-                for d in found {
-                    // A cycle shows up in every environment it spans; report it once.
-                    let seen = d.message.starts_with("dependency cycle")
-                        && diags.iter().any(|e: &plinth_diag::Diagnostic| {
-                            e.message.starts_with("dependency cycle")
-                                && e.location() == d.location()
-                        });
-                    if !seen {
-                        diags.push(d);
-                    }
-                }
-            }
+    for d in found.into_iter().flatten() {
+        // A cycle shows up in every environment it spans; report it once.
+        let seen = d.message.starts_with("dependency cycle")
+            && diags.iter().any(|e: &plinth_diag::Diagnostic| {
+                e.message.starts_with("dependency cycle") && e.location() == d.location()
+            });
+        if !seen {
+            diags.push(d);
         }
     }
     if !diags.is_empty() {
@@ -80,32 +73,36 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         None => None,
     };
     let last_runs = last_runs(&project)?;
-    let rows: Vec<Row> = graphs
-        .iter()
-        .flat_map(|g| g.nodes.iter().map(move |n| (g.env.as_str(), n)))
-        .filter(|(env, n)| affected.as_ref().is_none_or(|a| a.contains(env, &n.stack)))
-        .map(|(env, n)| {
-            let mut row = Row::new(&project, env, &n.stack, &n.depends_on, affected.as_ref());
-            if !last_runs.is_empty() {
-                row.last = last_runs.get(&(env.to_string(), n.stack.clone()));
-            }
-            row
-        })
-        .collect();
+    // Rows are made as they are written, from the project's own data: a listing of 250,000
+    // instances never holds them all.
+    let rows = || {
+        envs.iter()
+            .flat_map(|env| {
+                project
+                    .instances(env)
+                    .map(move |stack| (env.as_str(), stack))
+            })
+            .filter(|(env, s)| affected.as_ref().is_none_or(|a| a.contains(env, &s.id)))
+            .map(|(env, stack)| {
+                let mut row = Row::new(&project, env, stack, affected.as_ref());
+                if !last_runs.is_empty() {
+                    row.last = last_runs.get(&(env.to_string(), stack.id.clone()));
+                }
+                row
+            })
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = if args.json {
-        write_json(&mut out, &project, &rows)
+        write_json(&mut out, &project, rows)
     } else {
-        write_text(&mut out, &rows, affected.is_some())
+        write_text(&mut out, rows, affected.is_some())
     };
     written
         .and_then(|()| out.flush())
         .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
     // The process exits next: freeing every graph and parsed file piece by piece cost a tenth
     // of the run on the 5,000-stack benchmark, for memory the OS takes back at once.
-    std::mem::forget(rows);
-    std::mem::forget(graphs);
     std::mem::forget(project);
     Ok(Exit::Success)
 }
@@ -113,7 +110,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
 struct Row<'a> {
     env: &'a str,
     stack: &'a str,
-    depends_on: &'a [String],
+    depends_on: Vec<&'a str>,
     tags: &'a [String],
     lifecycle: &'static str,
     reason: Option<String>,
@@ -135,23 +132,22 @@ impl<'a> Row<'a> {
     fn new(
         project: &'a Project,
         env: &'a str,
-        stack: &'a str,
-        depends_on: &'a [String],
+        stack: &'a plinth_project::Stack,
         affected: Option<&Affected>,
     ) -> Self {
         let lifecycle = project
             .config
             .environment(env)
             .map_or("persistent", |e| e.lifecycle.as_str());
-        let tags = project.stack(stack).map_or(&[][..], |s| s.tags());
         let reason = affected
-            .and_then(|a| a.reason(env, stack))
+            .and_then(|a| a.reason(env, &stack.id))
             .map(str::to_string);
         Row {
             env,
-            stack,
-            depends_on,
-            tags,
+            stack: &stack.id,
+            // The environment's graph was checked: every upstream has an instance in it.
+            depends_on: stack.upstream(),
+            tags: stack.tags(),
             lifecycle,
             reason,
             last: None,
@@ -159,20 +155,30 @@ impl<'a> Row<'a> {
     }
 }
 
-fn write_json(out: &mut impl Write, project: &Project, rows: &[Row]) -> std::io::Result<()> {
-    /// The document, serialised straight from borrowed rows: building a `serde_json::Value`
-    /// per instance first (and dropping it) cost as much as parsing every `stack.hcl` on a
-    /// 5,000-stack repository.
+fn write_json<'a, I: Iterator<Item = Row<'a>>>(
+    out: &mut impl Write,
+    project: &Project,
+    rows: impl Fn() -> I,
+) -> std::io::Result<()> {
+    /// The document, serialised straight from borrowed rows made as they are written:
+    /// building a `serde_json::Value` per instance first (and dropping it) cost as much as
+    /// parsing every `stack.hcl` on a 5,000-stack repository.
+    struct Instances<F>(F);
+    impl<'a, I: Iterator<Item = Row<'a>>, F: Fn() -> I> serde::Serialize for Instances<F> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq((self.0)())
+        }
+    }
     #[derive(serde::Serialize)]
-    struct Document<'a> {
+    struct Document<'a, F: serde::Serialize> {
         project: &'a str,
-        instances: &'a [Row<'a>],
+        instances: F,
     }
     serde_json::to_writer(
         &mut *out,
         &Document {
             project: project.config.project(),
-            instances: rows,
+            instances: Instances(rows),
         },
     )?;
     writeln!(out)
@@ -187,7 +193,7 @@ impl serde::Serialize for Row<'_> {
         map.serialize_entry("env", self.env)?;
         map.serialize_entry("stack", self.stack)?;
         map.serialize_entry("id", &format_args!("{}/{}", self.env, self.stack))?;
-        map.serialize_entry("depends_on", self.depends_on)?;
+        map.serialize_entry("depends_on", &self.depends_on)?;
         map.serialize_entry("tags", self.tags)?;
         map.serialize_entry("lifecycle", self.lifecycle)?;
         if let Some(last) = self.last {
@@ -200,9 +206,12 @@ impl serde::Serialize for Row<'_> {
     }
 }
 
-fn write_text(out: &mut impl Write, rows: &[Row], with_reason: bool) -> std::io::Result<()> {
-    let width = rows
-        .iter()
+fn write_text<'a, I: Iterator<Item = Row<'a>>>(
+    out: &mut impl Write,
+    rows: impl Fn() -> I,
+    with_reason: bool,
+) -> std::io::Result<()> {
+    let width = rows()
         .map(|r| r.env.len() + r.stack.len() + 1)
         .max()
         .unwrap_or(0)
@@ -214,7 +223,7 @@ fn write_text(out: &mut impl Write, rows: &[Row], with_reason: bool) -> std::io:
         "INSTANCE", "LIFECYCLE", "LAST RUN"
     )?;
     writeln!(out, "{}", if with_reason { "  (WHY)" } else { "" })?;
-    for r in rows {
+    for r in rows() {
         let id = format!("{}/{}", r.env, r.stack);
         let deps = if r.depends_on.is_empty() {
             "-".to_string()

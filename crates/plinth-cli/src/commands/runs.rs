@@ -26,7 +26,7 @@ pub struct Args {
 
 /// Runs `plinth runs`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
-    let project = crate::project::load(ctx)?;
+    let project = crate::project::load_outline(ctx)?;
     let layout = Layout::new(&project.root);
     let db = layout.database();
     if !db.is_file() {

@@ -25,7 +25,7 @@ pub struct Args {
 
 /// Runs `plinth show`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
-    let project = crate::project::load(ctx)?;
+    let project = crate::project::load_outline(ctx)?;
     if !plinth_run::is_valid_run_id(&args.run_id) {
         return Err(Failure::usage(format!("`{}` is not a run id", args.run_id)));
     }
