@@ -216,15 +216,17 @@ impl CallSite {
         })
     }
 
-    /// Whether both calls pass the same literal inputs (so they evaluate alike).
-    pub fn same_inputs(&self, other: &CallSite) -> bool {
-        self.inputs.len() == other.inputs.len()
-            && self.inputs.iter().all(|(k, v)| {
-                other
-                    .inputs
-                    .iter()
-                    .any(|(k2, v2)| k == k2 && v.to_string() == v2.to_string())
-            })
+    /// The literal inputs in a canonical text: calls with the same signature evaluate
+    /// alike, so each is kept once.
+    pub fn signature(&self) -> String {
+        let mut parts: Vec<String> = self
+            .inputs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_string().trim()))
+            .collect();
+        parts.extend(self.forwarded.iter().map(|(k, v)| format!("{k}=var.{v}")));
+        parts.sort();
+        parts.join("\n")
     }
 }
 

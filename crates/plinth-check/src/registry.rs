@@ -336,7 +336,7 @@ the legacy inline `server_side_encryption_configuration` block; a stand-in may w
 `server_side_encryption = { sse_algorithm = … }` in its input).",
             "add an aws_s3_bucket_server_side_encryption_configuration for the bucket",
         ),
-        &["CKV_AWS_19", "CKV_AWS_145"],
+        &["CKV_AWS_19"],
     ),
     ckv(
         rule(

@@ -202,16 +202,13 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
         .into_par_iter()
         .map(|job| load_job(req, job))
         .collect();
-    let mut callers: HashMap<PathBuf, Vec<CallSite>> = HashMap::new();
+    let mut callers: HashMap<PathBuf, Callers> = HashMap::new();
     let mut next = 0;
     loop {
         for l in &mut loaded[next..] {
             for (dir, site) in l.calls.drain(..) {
                 calls.push((dir.clone(), l.job.stack, l.job.environments.clone()));
-                let sites = callers.entry(dir).or_default();
-                if !sites.iter().any(|s| s.same_inputs(&site)) {
-                    sites.push(site);
-                }
+                callers.entry(dir).or_default().add(site);
             }
         }
         next = loaded.len();
@@ -266,7 +263,10 @@ pub fn check<'a>(req: &CheckRequest<'a>) -> Report {
     let results: Vec<JobResult> = loaded
         .into_par_iter()
         .map(|mut l| {
-            l.module.callers = callers.get(&l.job.dir).cloned().unwrap_or_default();
+            l.module.callers = callers
+                .get(&l.job.dir)
+                .map(|c| c.sites.clone())
+                .unwrap_or_default();
             check_loaded(req, l)
         })
         .collect();
@@ -517,31 +517,52 @@ fn local_calls(dir: &Path, module: &ModuleModel) -> Vec<(PathBuf, CallSite)> {
     out
 }
 
+/// The distinct calls of one module.
+#[derive(Default)]
+struct Callers {
+    signatures: HashSet<String>,
+    sites: Vec<CallSite>,
+}
+
+impl Callers {
+    /// Adds a call unless one with the same inputs is there; whether it was added.
+    fn add(&mut self, site: CallSite) -> bool {
+        let added = self.signatures.insert(site.signature());
+        if added {
+            self.sites.push(site);
+        }
+        added
+    }
+}
+
 /// Values forwarded through module chains (`examples/x` passes `storage_encrypted = false`
 /// to the root module, which passes `var.storage_encrypted` on to `modules/db_instance`)
 /// reach the module that uses them: up to three calls deep, each distinct set once.
-fn forward_through_callers(callers: &mut HashMap<PathBuf, Vec<CallSite>>) {
+fn forward_through_callers(callers: &mut HashMap<PathBuf, Callers>) {
     for _ in 0..3 {
         let mut added: Vec<(PathBuf, CallSite)> = Vec::new();
-        for (callee, sites) in callers.iter() {
-            for site in sites.iter().filter(|s| !s.forwarded.is_empty()) {
-                for outer in callers.get(&site.caller_dir).into_iter().flatten() {
+        for (callee, c) in callers.iter() {
+            for site in c.sites.iter().filter(|s| !s.forwarded.is_empty()) {
+                for outer in callers
+                    .get(&site.caller_dir)
+                    .map(|o| &o.sites)
+                    .into_iter()
+                    .flatten()
+                {
                     if let Some(derived) = site.through(outer)
-                        && !sites.iter().any(|s| s.same_inputs(&derived))
-                        && !added
-                            .iter()
-                            .any(|(d, s)| d == callee && s.same_inputs(&derived))
+                        && !c.signatures.contains(&derived.signature())
                     {
                         added.push((callee.clone(), derived));
                     }
                 }
             }
         }
-        if added.is_empty() {
-            return;
-        }
+        let mut any = false;
         for (callee, site) in added {
-            callers.entry(callee).or_default().push(site);
+            any |= callers.entry(callee).or_default().add(site);
+        }
+        if !any {
+            return;
         }
     }
 }
