@@ -403,3 +403,13 @@ mod tests {
         assert!(messages_of("deny", &Value::Bool(false)).is_empty());
     }
 }
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_policy_set_can_be_shared_across_plan_threads() {
+        assert_send_sync::<super::PolicySet>();
+    }
+}
