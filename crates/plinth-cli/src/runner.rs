@@ -67,8 +67,19 @@ pub fn options(
         }
         None => None,
     };
+    // A name that is not an environment of plinth.hcl may be an ephemeral copy.
+    let template = if project.config.environment(&args.env).is_none() {
+        runtime()?
+            .block_on(plinth_run::copy_template(project, &args.env))
+            .map_err(|e| run_failure(ctx, e))?
+    } else {
+        None
+    };
     Ok(RunOptions {
         env: args.env.clone(),
+        template,
+        via_server: false,
+        skip_promotion: None,
         selection: args.select.selection(),
         changed,
         only: None,

@@ -41,7 +41,10 @@ fn ten_thousand_environments_list_without_a_thread_each() {
     }
     f.write("plinth.hcl", &text)
         .write("net/stack.hcl", "")
-        .write("app/stack.hcl", "dependency \"net\" {\n  stack = \"net\"\n}\n");
+        .write(
+            "app/stack.hcl",
+            "dependency \"net\" {\n  stack = \"net\"\n}\n",
+        );
     let out = f.plinth(&["ls", "--json"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

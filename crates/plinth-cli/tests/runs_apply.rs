@@ -250,9 +250,10 @@ fn missing_or_wrong_engine_is_a_clear_error() {
         stderr(&out)
     );
 
+    // A version plinth.hcl does not accept is a configuration error.
     fx.write("plinth.hcl", &PROJECT.replace(">= 1.6", ">= 99.0"));
     let out = run(&fx, &["apply", "dev", "--auto-approve"]);
-    assert_eq!(code(&out), 1);
+    assert_eq!(code(&out), 64);
     let err = stderr(&out);
     assert!(
         err.contains("terraform is version") && err.contains("\">= 99.0\""),

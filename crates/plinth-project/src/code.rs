@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 use hcl_edit::structure::{Body, Structure};
 use sha2::{Digest, Sha256};
 
-use plinth_config::STACK_FILE;
-
 use crate::facts::{CodeFacts, Collector};
 
 /// Static facts about one stack's code.
@@ -70,7 +68,7 @@ impl StackCode {
         }
         let mut h = Sha256::new();
         for d in std::iter::once(dir).chain(modules.iter().map(PathBuf::as_path)) {
-            hash_tree(d, d, &mut h);
+            crate::tree_digest::hash_tree(d, d, &mut h, &Default::default());
         }
         StackCode {
             variables,
@@ -90,7 +88,10 @@ fn tf_files(dir: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "tf") && p.is_file())
         // plinth writes this one into the stack; its backend settings reach `init` on their own.
-        .filter(|p| p.file_name().is_none_or(|n| n != GENERATED_OVERRIDE))
+        .filter(|p| {
+            p.file_name()
+                .is_none_or(|n| !crate::tree_digest::is_generated(&n.to_string_lossy()))
+        })
         .collect();
     files.sort();
     files
@@ -139,46 +140,6 @@ fn init_relevant(body: &Body, text: &str) -> String {
         }
     }
     out
-}
-
-/// Hashes every file under `dir` (path and content), skipping engine caches, plinth's own
-/// files and nested stacks, which have their own digest.
-fn hash_tree(base: &Path, dir: &Path, h: &mut Sha256) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name == ".terraform"
-            || name == ".plinth"
-            || name == ".git"
-            || name == crate::code::GENERATED_OVERRIDE
-        {
-            continue;
-        }
-        if path.is_dir() {
-            if path.join(STACK_FILE).is_file() {
-                continue;
-            }
-            hash_tree(base, &path, h);
-        } else if let Ok(bytes) = std::fs::read(&path) {
-            h.update(
-                path.strip_prefix(base)
-                    .unwrap_or(&path)
-                    .as_os_str()
-                    .as_encoded_bytes(),
-            );
-            h.update([0]);
-            h.update(&bytes);
-        }
-    }
 }
 
 /// The backend override file plinth generates into stacks; it is not the user's code.

@@ -11,11 +11,13 @@ mod graph;
 mod interface;
 mod load;
 mod modules;
+mod promoted;
 mod remote_state;
-mod root_modules;
 mod root;
+mod root_modules;
 mod selection;
 mod stack;
+mod tree_digest;
 mod var_files;
 
 pub use changes::{Affected, ChangeSet};
@@ -24,9 +26,10 @@ pub use facts::{CodeFacts, InstanceCount, ModuleFact, ResourceFact};
 pub use graph::{EnvGraph, Node};
 pub use interface::{ModuleInterface, OutputDecl, VariableDecl};
 pub use load::Project;
+pub use promoted::PromotedCode;
 pub use remote_state::{DeclaredBackend, RemoteStateRead, declared_backend, remote_state_reads};
-pub use root_modules::{TerraformTree, terraform_tree};
 pub use root::find_root;
+pub use root_modules::{TerraformTree, terraform_tree};
 pub use selection::Selection;
 pub use stack::Stack;
 

@@ -18,8 +18,16 @@ use crate::upstream::StateCache;
 /// What the user asked for.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Environment name.
+    /// Environment name: a persistent environment, or the name of an ephemeral copy.
     pub env: String,
+    /// For a copy: the ephemeral environment block it is a copy of.
+    pub template: Option<String>,
+    /// Who asked, when the run applies in an environment with `apply_via = "server"`: the
+    /// server's own pull-request flow passes `true`; the CLI never does.
+    pub via_server: bool,
+    /// `--skip-promotion --reason TEXT`: apply although the promotion gate is closed; the
+    /// reason is recorded.
+    pub skip_promotion: Option<String>,
     /// `SELECT`.
     pub selection: Selection,
     /// `--changed`: only these instances (dependencies outside stay as they are).
@@ -38,8 +46,12 @@ pub struct RunOptions {
 pub struct RunContext {
     /// The project.
     pub project: Arc<Project>,
-    /// The environment's declaration.
+    /// The environment's declaration (for a copy, its template's).
     pub environment: Environment,
+    /// The name instances run under: the environment, or the copy.
+    pub instance_env: String,
+    /// Whether this run is of an ephemeral copy.
+    pub is_copy: bool,
     /// The validated graph of the environment.
     pub graph: EnvGraph,
     /// Selected stacks, in layer order.
@@ -50,6 +62,10 @@ pub struct RunContext {
     pub layout: Layout,
     /// Static facts about each selected stack's code.
     pub code: HashMap<String, StackCode>,
+    /// The local modules each stack calls, transitively.
+    pub modules: HashMap<String, Vec<PathBuf>>,
+    /// The commit of the work tree (`+dirty` with uncommitted changes), when in git.
+    pub commit: Option<String>,
     /// Parallelism.
     pub parallelism: usize,
     /// `--approve-destructive`.
@@ -62,6 +78,8 @@ pub struct RunContext {
     /// Stacks applied successfully in this run (their dependents' saved plans may now read
     /// other values).
     pub applied: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Secret values read in this run, each distinct path once.
+    pub secret_values: plinth_secrets::Resolver,
     /// Engines running now, for Ctrl-C.
     pub processes: Arc<plinth_engine::ProcessRegistry>,
     /// The environment lock's descriptor, inherited by every engine so that the lock lasts
@@ -82,12 +100,20 @@ impl RunContext {
         events: UnboundedSender<Event>,
         run_id: String,
     ) -> Result<RunContext, RunError> {
-        let graph = project.graph(&opts.env).map_err(RunError::Config)?;
+        let block = opts.template.as_deref().unwrap_or(&opts.env);
+        let graph = project.graph(block).map_err(RunError::Config)?;
         let environment = project
             .config
-            .environment(&opts.env)
+            .environment(block)
             .expect("graph checked the environment")
             .clone();
+        if opts.template.is_none() && environment.lifecycle == plinth_config::Lifecycle::Ephemeral {
+            return Err(RunError::Usage(format!(
+                "`{}` is an ephemeral environment: runs happen in its copies; create one with \
+                 `plinth env up NAME --from {}`",
+                opts.env, opts.env
+            )));
+        }
         let mut picked: BTreeSet<String> = opts
             .selection
             .apply(&project, &graph)
@@ -159,7 +185,12 @@ impl RunContext {
             .unwrap_or_else(default_parallelism)
             .max(1);
         let layout = Layout::new(&project.root);
+        let commit = plinth_vcs::Repo::discover(&project.root)
+            .ok()
+            .and_then(|r| r.head().ok().flatten());
         let ctx = RunContext {
+            modules,
+            commit,
             environment,
             graph,
             selected,
@@ -171,6 +202,15 @@ impl RunContext {
             states: StateCache::default(),
             pending: Default::default(),
             applied: Default::default(),
+            instance_env: opts.env.clone(),
+            secret_values: plinth_secrets::Resolver::new(Arc::new(
+                plinth_secrets::Stores::for_project(
+                    project.config.vault.as_ref(),
+                    &project.root,
+                    Arc::new(plinth_secrets::ProcessEnv),
+                ),
+            )),
+            is_copy: opts.template.is_some(),
             processes: Default::default(),
             lock_fd: Default::default(),
             events,
@@ -181,8 +221,13 @@ impl RunContext {
         Ok(ctx)
     }
 
-    /// Environment name.
+    /// The name instances run under (the environment, or the copy).
     pub fn env(&self) -> &str {
+        &self.instance_env
+    }
+
+    /// The environment block (a copy's template): what var files and secrets belong to.
+    pub fn block(&self) -> &str {
         &self.environment.name.value
     }
 }

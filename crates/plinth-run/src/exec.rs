@@ -40,7 +40,7 @@ impl RunContext {
             Ok(b) => b,
             Err(e) => return failed(e),
         };
-        let secrets = match self.secrets(stack) {
+        let secrets = match self.secrets(stack).await {
             Ok(s) => s,
             Err(e) => return InstanceReport::new(stack, InstanceStatus::Blocked).because(e),
         };

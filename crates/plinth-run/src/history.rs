@@ -9,10 +9,31 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::report::{InstanceReport, InstanceStatus, RunReport};
 
+/// What is known of a run when it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct RunStart<'a> {
+    /// Run id.
+    pub run_id: &'a str,
+    /// `plan`, `apply`, `destroy`, `exec`.
+    pub action: &'a str,
+    /// Environment (or copy).
+    pub env: &'a str,
+    /// `user@host`.
+    pub who: &'a str,
+    /// For `apply --plan`: the plan run applied.
+    pub from_plan: Option<&'a str>,
+    /// `--approve-destructive`.
+    pub approved_destructive: bool,
+    /// The commit of the work tree.
+    pub commit: Option<&'a str>,
+    /// `--skip-promotion --reason`, when the promotion gate was overridden.
+    pub skipped_promotion: Option<&'a str>,
+}
+
 /// The history database.
 #[derive(Clone)]
 pub struct History {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 /// A run as listed by `plinth runs`.
@@ -36,6 +57,10 @@ pub struct RunRow {
     pub from_plan: Option<String>,
     /// Whether `--approve-destructive` was given.
     pub approved_destructive: bool,
+    /// The commit of the work tree.
+    pub commit: Option<String>,
+    /// The reason given with `--skip-promotion`, when the promotion gate was overridden.
+    pub skipped_promotion: Option<String>,
     /// Number of instances.
     pub instances: i64,
 }
@@ -98,34 +123,55 @@ impl History {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open run history {}: {e}", path.display()))?;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&pool)
+        for schema in [SCHEMA, crate::copies::SCHEMA, crate::promotion::SCHEMA] {
+            sqlx::raw_sql(schema)
+                .execute(&pool)
+                .await
+                .map_err(|e| format!("run history schema: {e}"))?;
+        }
+        // Columns added after the first release: a history made by an older plinth gains them.
+        let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('runs')")
+            .fetch_all(&pool)
             .await
-            .map_err(|e| format!("run history schema: {e}"))?;
+            .map_err(|e| format!("run history schema: {e}"))?
+            .iter()
+            .map(|r| r.get("name"))
+            .collect();
+        for (column, add) in [
+            ("commit_sha", "ALTER TABLE runs ADD COLUMN commit_sha TEXT"),
+            (
+                "skipped_promotion",
+                "ALTER TABLE runs ADD COLUMN skipped_promotion TEXT",
+            ),
+        ] {
+            if !columns.iter().any(|c| c == column) {
+                // Two plinth processes may both find the column missing; the second one's
+                // ALTER then finds it there, which is what it wanted.
+                if let Err(e) = sqlx::raw_sql(add).execute(&pool).await
+                    && !e.to_string().contains("duplicate column")
+                {
+                    return Err(format!("run history schema: {e}"));
+                }
+            }
+        }
         Ok(History { pool })
     }
 
     /// Records the start of a run.
-    pub async fn start(
-        &self,
-        run_id: &str,
-        action: &str,
-        env: &str,
-        who: &str,
-        from_plan: Option<&str>,
-        approved: bool,
-    ) -> Result<(), String> {
+    pub async fn start(&self, run: &RunStart<'_>) -> Result<(), String> {
         sqlx::query(
-            "INSERT INTO runs (run_id, action, env, status, started_at, who, from_plan, approved_destructive)
-             VALUES (?, ?, ?, 'running', ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, action, env, status, started_at, who, from_plan, approved_destructive, commit_sha, skipped_promotion)
+             VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?)",
         )
-        .bind(run_id)
-        .bind(action)
-        .bind(env)
+        .bind(run.run_id)
+        .bind(run.action)
+        .bind(run.env)
         .bind(now())
-        .bind(who)
-        .bind(from_plan)
-        .bind(approved)
+        .bind(run.who)
+        .bind(run.from_plan)
+        .bind(run.approved_destructive)
+        .bind(run.commit)
+        .bind(run.skipped_promotion)
         .execute(&self.pool)
         .await
         .map(|_| ())
@@ -173,7 +219,7 @@ impl History {
     pub async fn list(&self, limit: i64) -> Result<Vec<RunRow>, String> {
         let rows = sqlx::query(
             "SELECT r.run_id, r.action, r.env, r.status, r.started_at, r.finished_at, r.who, r.from_plan,
-                    r.approved_destructive, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
+                    r.approved_destructive, r.commit_sha, r.skipped_promotion, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
              FROM runs r ORDER BY r.started_at DESC, r.run_id DESC LIMIT ?",
         )
         .bind(limit)
@@ -216,7 +262,7 @@ impl History {
     pub async fn get(&self, run_id: &str) -> Result<Option<(RunRow, Vec<InstanceReport>)>, String> {
         let row = sqlx::query(
             "SELECT r.run_id, r.action, r.env, r.status, r.started_at, r.finished_at, r.who, r.from_plan,
-                    r.approved_destructive, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
+                    r.approved_destructive, r.commit_sha, r.skipped_promotion, (SELECT COUNT(*) FROM run_instances i WHERE i.run_id = r.run_id) AS n
              FROM runs r WHERE r.run_id = ?",
         )
         .bind(run_id)
@@ -262,6 +308,8 @@ fn run_row(r: &sqlx::sqlite::SqliteRow) -> RunRow {
         who: r.get("who"),
         from_plan: r.get("from_plan"),
         approved_destructive: r.get("approved_destructive"),
+        commit: r.get("commit_sha"),
+        skipped_promotion: r.get("skipped_promotion"),
         instances: r.get("n"),
     }
 }

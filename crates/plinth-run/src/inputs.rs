@@ -34,6 +34,7 @@ pub enum InputError {
 struct InputScope<'a> {
     project: &'a str,
     env: &'a str,
+    template: &'a str,
     stack: &'a str,
     dependency: Value,
 }
@@ -41,7 +42,7 @@ struct InputScope<'a> {
 impl Scope for InputScope<'_> {
     fn root(&self, name: &str) -> Option<Value> {
         match name {
-            "env" => Some(json!({ "name": self.env })),
+            "env" => Some(json!({ "name": self.env, "template": self.template })),
             "project" => Some(json!(self.project)),
             "stack" => Some(json!({ "id": self.stack })),
             "dependency" => Some(self.dependency.clone()),
@@ -65,9 +66,11 @@ impl RunContext {
             }
         }
         for pattern in &self.project.config.plinth.var_files {
+            // Var files belong to the environment block: a copy reads its template's.
             let scope = InputScope {
                 project: "",
-                env: self.env(),
+                env: self.block(),
+                template: self.block(),
                 stack: id,
                 dependency: Value::Null,
             };
@@ -137,6 +140,7 @@ impl RunContext {
         let scope = InputScope {
             project: self.project.config.project(),
             env: self.env(),
+            template: self.block(),
             stack: id,
             dependency: Value::Object(deps),
         };

@@ -101,7 +101,7 @@ impl RunContext {
             Ok(b) => b,
             Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
         };
-        let secrets = match self.secrets(stack) {
+        let secrets = match self.secrets(stack).await {
             Ok(s) => s,
             Err(e) => return InstanceReport::new(stack, InstanceStatus::Blocked).because(e),
         };
@@ -134,7 +134,7 @@ impl RunContext {
             )));
         }
         let backend = self.backend(stack).map_err(blocked)?;
-        let secrets = self.secrets(stack).map_err(blocked)?;
+        let secrets = self.secrets(stack).await.map_err(blocked)?;
         let inputs = self.inputs(stack, true).await.map_err(|e| match e {
             InputError::Blocked(m) | InputError::Failed(m) => {
                 blocked(format!("cannot check plan {}: {m}", meta.run_id))
@@ -190,7 +190,7 @@ impl RunContext {
             return Err(InstanceReport::new(stack, InstanceStatus::Unchanged)
                 .because("no state: nothing to destroy"));
         }
-        let secrets = self.secrets(stack).map_err(blocked)?;
+        let secrets = self.secrets(stack).await.map_err(blocked)?;
         let inputs = self
             .inputs(stack, kind != PlanKind::Apply)
             .await

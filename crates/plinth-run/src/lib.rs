@@ -2,6 +2,7 @@
 //! plans that cannot be applied stale, a local run lock per environment, and run history.
 
 mod context;
+mod copies;
 mod env_lock;
 mod events;
 mod exec;
@@ -10,7 +11,9 @@ mod history;
 mod inputs;
 mod instance;
 mod isolation;
+mod lifecycle;
 mod outputs;
+mod promotion;
 mod report;
 mod run_id;
 mod saved;
@@ -29,11 +32,17 @@ use plinth_project::Project;
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use context::{RunContext, RunOptions};
+pub use copies::CopyRecord;
 pub use env_lock::{Holder, holder as lock_holder};
 pub use events::{Event, Phase};
 pub use history::{History, LastRun, RunRow};
 pub use instance::PlanKind;
-pub use outputs::{StackOutputs, env_outputs};
+pub use lifecycle::{
+    CopyOptions, DownReport, TestResult, UpReport, check_copy, copy_template, env_down, env_up,
+    expired_copies, list_copies,
+};
+pub use outputs::{REDACTED, StackOutputs, env_outputs, outputs_json};
+pub use promotion::{PromotionRecord, PromotionStatus, Records, promotion_report, short};
 pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};
 pub use run_id::is_valid as is_valid_run_id;
 pub use saved::{PlanMeta, RunManifest};
@@ -112,6 +121,8 @@ pub struct Run {
     who: String,
     mode: Mode,
     order: Vec<String>,
+    /// `--skip-promotion --reason`, when the gate was closed and overridden.
+    skipped_promotion: Option<String>,
     _lock: EnvLock,
 }
 
@@ -143,16 +154,61 @@ impl Run {
             RunError::Blocked(format!("environment `{}` is locked: {h}", ctx.env()))
         })?;
         let _ = ctx.lock_fd.set(lock.raw_fd());
+        let mut skipped_promotion = None;
+        let applies = matches!(mode, Mode::ApplySaved(_) | Mode::ApplyAuto | Mode::Destroy);
+        if applies
+            && ctx.environment.apply_via == plinth_config::ApplyVia::Server
+            && !opts.via_server
+        {
+            return Err(RunError::Blocked(format!(
+                "environment `{env}` applies only through pull requests on the plinth server \
+                 (apply_via = \"server\"): open a pull request and comment `plinth {action} {env}`",
+                env = ctx.env(),
+                action = if mode == Mode::Destroy {
+                    "destroy"
+                } else {
+                    "apply"
+                },
+            )));
+        }
         let order = match &mode {
             Mode::ApplySaved(plan_run) => saved_order(&ctx, plan_run, &opts).await?,
             _ => ctx.selected.clone(),
         };
+        if matches!(mode, Mode::ApplySaved(_) | Mode::ApplyAuto) {
+            let refusals: Vec<String> = ctx
+                .promotion_refusals()
+                .await?
+                .into_iter()
+                .filter(|r| {
+                    order
+                        .iter()
+                        .any(|s| r.starts_with(&format!("{}/{s}: ", ctx.env())))
+                })
+                .collect();
+            if !refusals.is_empty() {
+                skipped_promotion = opts.skip_promotion.clone();
+            }
+            if !refusals.is_empty() && opts.skip_promotion.is_none() {
+                return Err(RunError::Blocked(format!(
+                    "promotion gate: refusing to apply; nothing was applied:\n  {}\napply these \
+                     changes in `{}` first, or override with --skip-promotion --reason TEXT \
+                     (recorded)",
+                    refusals.join("\n  "),
+                    ctx.environment
+                        .promote_from
+                        .as_ref()
+                        .map_or("", |f| f.value.as_str())
+                )));
+            }
+        }
         Ok(Run {
             ctx,
             cancelled: Arc::new(AtomicBool::new(false)),
             who: holder.who,
             mode,
             order,
+            skipped_promotion,
             _lock: lock,
         })
     }
@@ -187,14 +243,16 @@ impl Run {
             _ => None,
         };
         history
-            .start(
-                &ctx.run_id,
-                self.mode.action(),
-                ctx.env(),
-                &self.who,
+            .start(&history::RunStart {
+                run_id: &ctx.run_id,
+                action: self.mode.action(),
+                env: ctx.env(),
+                who: &self.who,
                 from_plan,
-                ctx.approve_destructive,
-            )
+                approved_destructive: ctx.approve_destructive,
+                commit: ctx.commit.as_deref(),
+                skipped_promotion: self.skipped_promotion.as_deref(),
+            })
             .await
             .map_err(RunError::Other)?;
         let mut prerequisites: HashMap<String, Vec<String>> = ctx
@@ -296,6 +354,17 @@ impl Run {
             write_json(&ctx.layout.run_dir(&ctx.run_id).join("run.json"), &manifest)
                 .map_err(|e| RunError::Other(e.to_string()))?;
         }
+        if matches!(self.mode, Mode::ApplySaved(_) | Mode::ApplyAuto) {
+            let applied: Vec<String> = report
+                .instances
+                .iter()
+                .filter(|i| i.status.lets_dependents_run())
+                .map(|i| i.stack.clone())
+                .collect();
+            ctx.record_applied(&applied, &self.who)
+                .await
+                .map_err(RunError::Other)?;
+        }
         history.finish(&report).await.map_err(RunError::Other)?;
         Ok(report)
     }
@@ -393,7 +462,7 @@ async fn saved_order(
 }
 
 /// `user@host` of this process.
-fn who() -> String {
+pub(crate) fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()

@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 
 use crate::context::RunContext;
 
-/// Scope of the `state` block's templates: `project`, `env.name`, `stack.id`.
+/// Scope of the `state` block's templates: `project`, `env.name`, `env.template`,
+/// `stack.id`.
 pub struct InstanceScope<'a> {
     /// Project name.
     pub project: &'a str,
-    /// Environment name.
+    /// Environment name (a copy's own name).
     pub env: &'a str,
+    /// The environment block (a copy's template; the environment itself otherwise).
+    pub template: &'a str,
     /// Stack id.
     pub stack: &'a str,
 }
@@ -27,7 +30,7 @@ impl Scope for InstanceScope<'_> {
     fn root(&self, name: &str) -> Option<Value> {
         match name {
             "project" => Some(json!(self.project)),
-            "env" => Some(json!({ "name": self.env })),
+            "env" => Some(json!({ "name": self.env, "template": self.template })),
             "stack" => Some(json!({ "id": self.stack })),
             _ => None,
         }
@@ -57,6 +60,7 @@ impl RunContext {
         let scope = InstanceScope {
             project: self.project.config.project(),
             env,
+            template: self.block(),
             stack,
         };
         let text = |v: Value| match v {
@@ -126,6 +130,8 @@ impl RunContext {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         env.extend(backend.env.iter().cloned());
+        // Tier-1 credentials come after the block's `env` so that they win; they were
+        // resolved (and their absence reported) by `secrets()`.
         env.extend(extra);
         Invocation {
             engine: self.engine.clone(),

@@ -124,6 +124,23 @@ impl Repo {
         })
     }
 
+    /// The commit checked out (`HEAD`), with `+dirty` when tracked files have uncommitted
+    /// changes; `None` in a repository without commits.
+    pub fn head(&self) -> Result<Option<String>, VcsError> {
+        let sha = match run(&self.toplevel, &["rev-parse", "--verify", "-q", "HEAD"]) {
+            Ok(sha) => sha.trim().to_string(),
+            Err(VcsError::Git { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let dirty = !run(
+            &self.toplevel,
+            &["status", "--porcelain", "--untracked-files=no"],
+        )?
+        .trim()
+        .is_empty();
+        Ok(Some(if dirty { format!("{sha}+dirty") } else { sha }))
+    }
+
     /// The content of `path` (absolute, inside the work tree) at `rev`, or `None` if it did not
     /// exist there.
     pub fn file_at(&self, rev: &str, path: &Path) -> Result<Option<String>, VcsError> {

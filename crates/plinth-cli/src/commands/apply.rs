@@ -25,12 +25,26 @@ pub struct Args {
     /// (recorded in the run history).
     #[arg(long)]
     approve_destructive: bool,
+    /// Apply although the promotion gate is closed (the upstream environment has not applied
+    /// this code); needs --reason, and the history records who, when and why.
+    #[arg(long, requires = "reason")]
+    skip_promotion: bool,
+    /// Why the promotion gate is overridden.
+    #[arg(long, value_name = "TEXT", requires = "skip_promotion")]
+    reason: Option<String>,
 }
 
 /// Runs `plinth apply`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
     let project = Arc::new(crate::project::load(ctx)?);
-    let opts = runner::options(ctx, &project, &args.run, None, args.approve_destructive)?;
+    let mut opts = runner::options(ctx, &project, &args.run, None, args.approve_destructive)?;
+    if args.skip_promotion {
+        let reason = args.reason.clone().unwrap_or_default();
+        if reason.trim().is_empty() {
+            return Err(Failure::usage("--reason needs a text saying why"));
+        }
+        opts.skip_promotion = Some(reason);
+    }
     let rt = runner::runtime()?;
     if args.auto_approve {
         let report = rt.block_on(runner::execute(ctx, project, opts, Mode::ApplyAuto))?;

@@ -8,6 +8,7 @@ pub mod check;
 pub mod cost;
 pub mod destroy;
 pub mod doctor;
+pub mod env;
 pub mod exec;
 pub mod graph;
 pub mod import;
@@ -15,6 +16,7 @@ pub mod init;
 pub mod ls;
 pub mod output;
 pub mod plan;
+pub mod promote;
 pub mod runs;
 pub mod serve;
 pub mod show;
@@ -40,10 +42,14 @@ pub enum Command {
     Apply(Box<apply::Args>),
     /// Destroy an environment's instances in reverse dependency order.
     Destroy(Box<destroy::Args>),
+    /// Ephemeral copies of an environment: up, down, ls, reap.
+    Env(Box<env::Args>),
     /// Run an engine command in each selected instance's context (`-- state list`).
     Exec(Box<exec::Args>),
     /// Print every stack's outputs for an environment.
     Output(Box<output::Args>),
+    /// What an environment would take from the one it promotes from.
+    Promote(Box<promote::Args>),
     /// List runs, or show one run.
     Runs(Box<runs::Args>),
     /// Show a run's planned resource changes as the engine renders them (secrets masked).
@@ -71,8 +77,10 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Plan(args) => plan::run(ctx, *args),
         Command::Apply(args) => apply::run(ctx, *args),
         Command::Destroy(args) => destroy::run(ctx, *args),
+        Command::Env(args) => env::run(ctx, *args),
         Command::Exec(args) => exec::run(ctx, *args),
         Command::Output(args) => output::run(ctx, *args),
+        Command::Promote(args) => promote::run(ctx, *args),
         Command::Runs(args) => runs::run(ctx, *args),
         Command::Show(args) => show::run(ctx, *args),
         Command::Check(args) => check::run(ctx, *args),

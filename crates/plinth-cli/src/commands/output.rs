@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use plinth_run::StackOutputs;
+use plinth_run::{REDACTED, outputs_json as visible};
 use serde_json::{Map, Value};
 
 use crate::context::Context;
@@ -39,16 +39,19 @@ pub struct Args {
     reveal: bool,
 }
 
-const REDACTED: &str = "(sensitive)";
-
 /// Runs `plinth output`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
     let project = Arc::new(crate::project::load(ctx)?);
     let name = project.config.project().to_string();
-    let outputs = runner::runtime()?
+    let rt = runner::runtime()?;
+    let template = rt
+        .block_on(plinth_run::copy_template(&project, &args.env))
+        .map_err(|e| runner::run_failure(ctx, e))?;
+    let outputs = rt
         .block_on(plinth_run::env_outputs(
             project,
             &args.env,
+            template.as_deref(),
             args.select.selection(),
         ))
         .map_err(|e| runner::run_failure(ctx, e))?;
@@ -66,29 +69,6 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         .write_all(text.as_bytes())
         .map_err(|e| Failure::failure(format!("cannot write to stdout: {e}")))?;
     Ok(Exit::Success)
-}
-
-/// Outputs as JSON, sensitive ones replaced unless `reveal`.
-fn visible(outputs: &StackOutputs, reveal: bool) -> Map<String, Value> {
-    outputs
-        .iter()
-        .map(|(stack, outs)| {
-            let values: Map<String, Value> = outs
-                .iter()
-                .map(|(k, o)| {
-                    (
-                        k.clone(),
-                        if o.sensitive && !reveal {
-                            Value::String(REDACTED.into())
-                        } else {
-                            o.value.clone()
-                        },
-                    )
-                })
-                .collect();
-            (stack.clone(), Value::Object(values))
-        })
-        .collect()
 }
 
 /// `infra/plumbing/network` + `vpc_id` → `INFRA_PLUMBING_NETWORK_VPC_ID`.
@@ -162,6 +142,7 @@ fn markdown(project: &str, env: &str, values: &Map<String, Value>) -> String {
 mod tests {
     use super::*;
     use plinth_engine::OutputValue;
+    use plinth_run::StackOutputs;
     use serde_json::json;
 
     fn sample() -> StackOutputs {

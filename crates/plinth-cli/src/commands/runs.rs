@@ -75,7 +75,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 next_plan: None,
             };
             let mut text = format!(
-                "run {}: {} {} · {} · by {} · started {}{}{}\n",
+                "run {}: {} {} · {} · by {} · started {}{}{}{}{}\n",
                 row.run_id,
                 row.action,
                 row.env,
@@ -91,6 +91,14 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 } else {
                     ""
                 },
+                row.commit
+                    .as_deref()
+                    .map(|c| format!(" · commit {}", plinth_run::short(c)))
+                    .unwrap_or_default(),
+                row.skipped_promotion
+                    .as_deref()
+                    .map(|r| format!(" · promotion gate skipped: {r}"))
+                    .unwrap_or_default(),
             );
             text.push_str(&summary::table(&report, ctx.color_stdout));
             text.push_str(&format!(

@@ -1,0 +1,383 @@
+//! Ephemeral copies: `env up` creates copy NAME of an ephemeral environment block, applies
+//! it whole and runs the block's `test` commands; `env down` destroys it in reverse order and
+//! forgets it only when the destroy succeeded; `env reap` does that to every copy past its
+//! `ttl`. The pull-request flow uses the same functions for `T-pr-N`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use plinth_config::Lifecycle;
+use plinth_project::{Project, Selection};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::copies::CopyRecord;
+use crate::history::{History, now};
+use crate::{Event, Mode, Run, RunError, RunOptions, RunReport, RunStatus};
+
+/// How a copy should be run.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// The copy's name.
+    pub name: String,
+    /// The ephemeral environment it copies (for `down`, taken from the record when `None`).
+    pub template: Option<String>,
+    /// The pull request it belongs to.
+    pub pull_request: Option<u64>,
+    /// `-j`.
+    pub parallelism: Option<usize>,
+    /// How long to wait for the copy's run lock.
+    pub lock_wait: Duration,
+}
+
+/// One `test` command's outcome.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TestResult {
+    /// The command as written.
+    pub command: String,
+    /// Its exit code (`None`: it could not start, or was killed).
+    pub exit_code: Option<i32>,
+}
+
+/// What `env up` did.
+#[derive(Debug, Clone)]
+pub struct UpReport {
+    /// The apply.
+    pub run: RunReport,
+    /// The tests, run only after a successful apply, in order, stopping at the first failure.
+    pub tests: Vec<TestResult>,
+    /// The copy as now recorded.
+    pub copy: CopyRecord,
+}
+
+impl UpReport {
+    /// Whether the copy is up and its tests passed.
+    pub fn succeeded(&self) -> bool {
+        self.run.status == RunStatus::Succeeded && self.tests.iter().all(|t| t.exit_code == Some(0))
+    }
+}
+
+/// The template of copy `name`, when `name` is not a declared environment but a recorded
+/// copy; `None` for a declared environment (or an unknown name, which runs then report).
+pub async fn copy_template(project: &Project, name: &str) -> Result<Option<String>, RunError> {
+    if project.config.environment(name).is_some() {
+        return Ok(None);
+    }
+    let db = plinth_engine::Layout::new(&project.root).database();
+    if !db.is_file() {
+        return Ok(None);
+    }
+    let history = History::open(&db).await.map_err(RunError::Other)?;
+    Ok(history
+        .copy(name)
+        .await
+        .map_err(RunError::Other)?
+        .map(|c| c.template))
+}
+
+/// Checks that `name` can be a copy of `template` (exit 64 with the rule otherwise).
+pub fn check_copy(project: &Project, name: &str, template: &str) -> Result<(), RunError> {
+    if let Some(problem) = plinth_config::copy_name_problem(name) {
+        return Err(RunError::Usage(problem));
+    }
+    if project.config.environment(name).is_some() {
+        return Err(RunError::Usage(format!(
+            "`{name}` is an environment of plinth.hcl; a copy needs a name of its own (e.g. `{template}-{name}`)"
+        )));
+    }
+    match project.config.environment(template) {
+        None => {
+            let ephemeral: Vec<&str> = project
+                .config
+                .environments
+                .iter()
+                .filter(|e| e.lifecycle == Lifecycle::Ephemeral)
+                .map(|e| e.name.value.as_str())
+                .collect();
+            Err(RunError::Usage(format!(
+                "no environment `{template}` in plinth.hcl{}",
+                if ephemeral.is_empty() {
+                    "; declare one with `lifecycle = \"ephemeral\"`".to_string()
+                } else {
+                    format!(" (ephemeral ones: {})", ephemeral.join(", "))
+                }
+            )))
+        }
+        Some(env) if env.lifecycle != Lifecycle::Ephemeral => Err(RunError::Usage(format!(
+            "`{template}` is a persistent environment; copies are made of ephemeral ones \
+             (`lifecycle = \"ephemeral\"`)"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+fn run_options(opts: &CopyOptions, template: &str) -> RunOptions {
+    RunOptions {
+        env: opts.name.clone(),
+        template: Some(template.to_string()),
+        via_server: false,
+        skip_promotion: None,
+        selection: Selection::default(),
+        changed: None,
+        only: None,
+        parallelism: opts.parallelism,
+        approve_destructive: false,
+        lock_wait: opts.lock_wait,
+    }
+}
+
+/// Creates (or brings up to date) copy `opts.name` of `opts.template`: applies it whole along
+/// the graph, then runs the template's `test` commands from the project root.
+pub async fn env_up(
+    project: Arc<Project>,
+    opts: CopyOptions,
+    events: UnboundedSender<Event>,
+) -> Result<UpReport, RunError> {
+    let template = opts
+        .template
+        .clone()
+        .ok_or_else(|| RunError::Usage("`env up` needs --from TEMPLATE".into()))?;
+    check_copy(&project, &opts.name, &template)?;
+    let env = project
+        .config
+        .environment(&template)
+        .expect("checked above")
+        .clone();
+    let run = Run::start(
+        Arc::clone(&project),
+        run_options(&opts, &template),
+        Mode::ApplyAuto,
+        events,
+    )
+    .await?;
+    let history = History::open(&plinth_engine::Layout::new(&project.root).database())
+        .await
+        .map_err(RunError::Other)?;
+    let earlier = history.copy(&opts.name).await.map_err(RunError::Other)?;
+    if let Some(e) = &earlier
+        && e.template != template
+    {
+        return Err(RunError::Usage(format!(
+            "copy `{}` exists already as a copy of `{}`; take it down first",
+            opts.name, e.template
+        )));
+    }
+    let created_at = earlier.as_ref().map_or_else(now, |e| e.created_at.clone());
+    let expires_at = env
+        .ttl
+        .as_ref()
+        .and_then(|ttl| plus_seconds(&created_at, ttl.value));
+    let mut copy = CopyRecord {
+        name: opts.name.clone(),
+        template: template.clone(),
+        creator: earlier
+            .as_ref()
+            .map_or_else(crate::who, |e| e.creator.clone()),
+        pull_request: opts
+            .pull_request
+            .or(earlier.as_ref().and_then(|e| e.pull_request)),
+        created_at,
+        expires_at,
+        status: "applying".into(),
+        instances: run.instances().len() as i64,
+        last_run: Some(run.id().to_string()),
+    };
+    history.put_copy(&copy).await.map_err(RunError::Other)?;
+    let report = run.execute().await?;
+    let mut tests = Vec::new();
+    copy.status = if report.status == RunStatus::Succeeded {
+        tests = run_tests(&project, &opts.name, &template, &env.test).await?;
+        if tests.iter().all(|t| t.exit_code == Some(0)) {
+            "up".into()
+        } else {
+            "test_failed".into()
+        }
+    } else {
+        "apply_failed".into()
+    };
+    history.put_copy(&copy).await.map_err(RunError::Other)?;
+    Ok(UpReport {
+        run: report,
+        tests,
+        copy,
+    })
+}
+
+/// Runs the `test` commands of a copy in order with `sh -c`, from the project root, with
+/// `PLINTH_ENV`, `PLINTH_TEMPLATE` and `PLINTH_OUTPUTS` (a file holding `plinth output
+/// --format json` of the copy). Their output goes to plinth's stderr.
+async fn run_tests(
+    project: &Arc<Project>,
+    name: &str,
+    template: &str,
+    commands: &[plinth_config::Spanned<String>],
+) -> Result<Vec<TestResult>, RunError> {
+    if commands.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outputs = crate::env_outputs(
+        Arc::clone(project),
+        name,
+        Some(template),
+        Selection::default(),
+    )
+    .await?;
+    let file = copy_dir(project, name).join("outputs.json");
+    crate::saved::write_json(&file, &crate::outputs_json(&outputs, false))
+        .map_err(|e| RunError::Other(format!("{}: {e}", file.display())))?;
+    let mut results = Vec::new();
+    for command in commands {
+        eprintln!("test {name}: {}", command.value);
+        let stderr = std::io::stderr()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| RunError::Other(format!("stderr: {e}")))?;
+        let status = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(&command.value)
+            .current_dir(&project.root)
+            .env("PLINTH_ENV", name)
+            .env("PLINTH_TEMPLATE", template)
+            .env("PLINTH_OUTPUTS", &file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::from(
+                stderr
+                    .try_clone()
+                    .map_err(|e| RunError::Other(format!("stderr: {e}")))?,
+            ))
+            .stderr(std::process::Stdio::from(stderr))
+            .status()
+            .await;
+        let exit_code = match status {
+            Ok(s) => s.code(),
+            Err(e) => {
+                eprintln!("test {name}: cannot run `{}`: {e}", command.value);
+                None
+            }
+        };
+        results.push(TestResult {
+            command: command.value.clone(),
+            exit_code,
+        });
+        if exit_code != Some(0) {
+            break;
+        }
+    }
+    Ok(results)
+}
+
+use std::os::fd::AsFd;
+
+/// What `env down` did.
+#[derive(Debug, Clone)]
+pub struct DownReport {
+    /// The destroy.
+    pub run: RunReport,
+    /// Whether the copy was forgotten (its destroy succeeded).
+    pub removed: bool,
+}
+
+/// Destroys copy `opts.name` in reverse graph order and forgets it when that succeeded;
+/// otherwise it stays recorded as `destroy_failed`.
+pub async fn env_down(
+    project: Arc<Project>,
+    opts: CopyOptions,
+    events: UnboundedSender<Event>,
+) -> Result<DownReport, RunError> {
+    let history = History::open(&plinth_engine::Layout::new(&project.root).database())
+        .await
+        .map_err(RunError::Other)?;
+    let Some(mut copy) = history.copy(&opts.name).await.map_err(RunError::Other)? else {
+        return Err(RunError::Usage(format!(
+            "no copy `{}` (see `plinth env ls`)",
+            opts.name
+        )));
+    };
+    let run = Run::start(
+        Arc::clone(&project),
+        run_options(&opts, &copy.template),
+        Mode::Destroy,
+        events,
+    )
+    .await?;
+    copy.status = "destroying".into();
+    copy.last_run = Some(run.id().to_string());
+    history.put_copy(&copy).await.map_err(RunError::Other)?;
+    let report = run.execute().await?;
+    let removed = report.status == RunStatus::Succeeded;
+    if removed {
+        history
+            .remove_copy(&opts.name)
+            .await
+            .map_err(RunError::Other)?;
+        let layout = plinth_engine::Layout::new(&project.root);
+        for dir in [
+            layout.base().join("state").join(&opts.name),
+            layout.base().join("work").join(&opts.name),
+            copy_dir(&project, &opts.name),
+        ] {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    } else {
+        copy.status = "destroy_failed".into();
+        history.put_copy(&copy).await.map_err(RunError::Other)?;
+    }
+    Ok(DownReport {
+        run: report,
+        removed,
+    })
+}
+
+/// The copies whose `expires_at` has passed.
+pub async fn expired_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
+    let db = plinth_engine::Layout::new(&project.root).database();
+    if !db.is_file() {
+        return Ok(Vec::new());
+    }
+    let history = History::open(&db).await.map_err(RunError::Other)?;
+    let now = time::OffsetDateTime::now_utc();
+    Ok(history
+        .copies()
+        .await
+        .map_err(RunError::Other)?
+        .into_iter()
+        .filter(|c| {
+            c.expires_at
+                .as_deref()
+                .and_then(parse_time)
+                .is_some_and(|t| t <= now)
+        })
+        .collect())
+}
+
+/// Every recorded copy.
+pub async fn list_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
+    let db = plinth_engine::Layout::new(&project.root).database();
+    if !db.is_file() {
+        return Ok(Vec::new());
+    }
+    History::open(&db)
+        .await
+        .map_err(RunError::Other)?
+        .copies()
+        .await
+        .map_err(RunError::Other)
+}
+
+/// `.plinth/copies/NAME/`: the outputs file given to tests.
+fn copy_dir(project: &Project, name: &str) -> PathBuf {
+    plinth_engine::Layout::new(&project.root)
+        .base()
+        .join("copies")
+        .join(name)
+}
+
+fn parse_time(text: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+fn plus_seconds(rfc3339: &str, secs: u64) -> Option<String> {
+    let t = parse_time(rfc3339)? + time::Duration::seconds(i64::try_from(secs).ok()?);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
