@@ -196,6 +196,15 @@ ensure_command() {
   apt_install "$@"
 }
 
+# Debian's Chromium for the dashboard's browser tests (crates/plinth-web/tests), which find
+# it at PLINTH_CHROMIUM or /usr/bin/chromium.
+ensure_chromium() {
+  if [[ -x "${PLINTH_CHROMIUM:-/usr/bin/chromium}" ]]; then
+    return
+  fi
+  apt_install chromium
+}
+
 # GitHub's real webhook payloads for the forge tests: the npm package
 # @octokit/webhooks-examples in .tools/npm (scripts/test.sh exports
 # PLINTH_WEBHOOK_EXAMPLES, the package's directory).
@@ -230,6 +239,7 @@ ensure_postgres
 ensure_terraform
 ensure_webhook_examples
 ensure_openbao
+ensure_chromium
 command -v cargo >/dev/null || [[ -x "$HOME/.cargo/bin/cargo" ]] ||
   die "no cargo: install Rust (rust-version in Cargo.toml) with rustup, then run again"
 
