@@ -17,6 +17,13 @@ pub enum StateError {
     /// The write contradicts the stored history (lineage, serial, lost lock).
     #[error("{0}")]
     Conflict(String),
+    /// The worker no longer holds the job: its lease expired and another worker claimed it,
+    /// or the job was released or finished. The worker must stop without side effects.
+    #[error("job {job}: this worker no longer holds it (lease lost); stop working on it")]
+    LeaseLost {
+        /// The job.
+        job: i64,
+    },
     /// The caller's token lacks the scope for this operation.
     #[error("{0}")]
     Forbidden(String),

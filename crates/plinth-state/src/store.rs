@@ -82,6 +82,15 @@ impl Store {
         Ok((gate, self.pool.begin().await?))
     }
 
+    /// Queues this writer behind the store's other writers (SQLite only), for a write that is
+    /// a single statement and needs no transaction.
+    pub(crate) async fn gate(&self) -> WriteGate {
+        match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        }
+    }
+
     pub(crate) fn check_bodies_allowed(&self) -> Result<(), StateError> {
         if self.metadata_only {
             return Err(StateError::Sealing(

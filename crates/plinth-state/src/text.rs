@@ -29,6 +29,84 @@ pub(crate) fn check_field(what: &str, value: &str, max: usize) -> Result<(), Sta
     Ok(())
 }
 
+/// Like [`check_field`], but line breaks and tabs are allowed (engine diagnostics, reasons).
+pub(crate) fn check_multiline(what: &str, value: &str, max: usize) -> Result<(), StateError> {
+    let n = value.chars().count();
+    if n > max {
+        return Err(StateError::BadRequest(format!(
+            "the {what} has {n} characters; at most {max} are accepted"
+        )));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(StateError::BadRequest(format!(
+            "the {what} contains the control character U+{:04X}",
+            c as u32
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses anything but 1..=`max` characters of `[A-Za-z0-9._-]` (kinds, names, ids that
+/// end up in URLs, state keys and metric labels).
+pub(crate) fn check_slug(what: &str, value: &str, max: usize) -> Result<(), StateError> {
+    let valid = !value.is_empty()
+        && value.len() <= max
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(StateError::BadRequest(format!(
+            "invalid {what} {value:?}: use 1 to {max} letters, digits, `.`, `_` and `-`"
+        )))
+    }
+}
+
+/// Refuses text that is not one JSON document (stored as text, read back by the server).
+pub(crate) fn check_json(what: &str, value: &str) -> Result<(), StateError> {
+    serde_json::from_str::<serde::de::IgnoredAny>(value)
+        .map(|_| ())
+        .map_err(|e| StateError::BadRequest(format!("the {what} is not valid JSON: {e}")))
+}
+
+/// Log text as either database stores it: PostgreSQL refuses NUL in TEXT, so a NUL becomes
+/// U+FFFD rather than failing the whole append.
+pub(crate) fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, keeping the start.
+pub(crate) fn head(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Cuts `text` to at most `max` bytes on a character boundary, keeping the end.
+pub(crate) fn tail(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
+}
+
 /// Deepest nesting of arrays and objects accepted in a state: Go's encoding/json, which
 /// Terraform reads states with, refuses deeper documents, so storing one would lose the state.
 pub(crate) const MAX_DEPTH: usize = 10_000;
@@ -94,6 +172,13 @@ mod tests {
         );
         assert!(check_field("lock ID", "8b7c-…", 200).is_ok());
         assert!(check_state_text(b"{\"a\": \"\\\\\\\"[[[\"}").is_ok());
+        assert_eq!(head("aé", 2), "a");
+        assert_eq!(tail("éa", 2), "a");
+        assert_eq!(tail("abc", 5), "abc");
+        assert!(check_slug("kind", "plan-7.x_y", 64).is_ok());
+        assert!(check_slug("kind", "a b", 64).is_err());
+        assert!(check_json("payload", "{\"a\":1}").is_ok());
+        assert!(check_json("payload", "{").is_err());
         let deep = format!("{}{}", "[".repeat(10_001), "]".repeat(10_001));
         assert!(
             check_state_text(deep.as_bytes())
