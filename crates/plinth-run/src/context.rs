@@ -176,6 +176,30 @@ impl RunContext {
                 }
             }
         }
+        // A value CI must provide: its absence is reported before anything runs, where the
+        // file asks for it.
+        let missing = |name: &str| std::env::var_os(name).is_none();
+        for id in &selected {
+            let stack = project.stack(id).expect("selected stacks exist");
+            for input in &stack.config.inputs {
+                for (name, has_default, span) in input.value.getenv_calls() {
+                    if !has_default && missing(name) {
+                        diags.push(getenv_missing(&stack.config.source, name, span));
+                    }
+                }
+            }
+        }
+        let state = &project.config.state;
+        for expr in std::iter::once(&state.key)
+            .chain(state.config.iter().map(|(_, v)| v))
+            .chain(state.url.iter())
+        {
+            for (name, has_default, span) in expr.getenv_calls() {
+                if !has_default && missing(name) {
+                    diags.push(getenv_missing(&project.config.source, name, span));
+                }
+            }
+        }
         if !diags.is_empty() {
             return Err(RunError::Config(diags));
         }
@@ -230,6 +254,20 @@ impl RunContext {
     pub fn block(&self) -> &str {
         &self.environment.name.value
     }
+}
+
+fn getenv_missing(
+    source: &std::sync::Arc<plinth_diag::SourceFile>,
+    name: &str,
+    span: std::ops::Range<usize>,
+) -> Diagnostic {
+    Diagnostic::error(format!(
+        "environment variable {name} is not set, and this getenv has no default"
+    ))
+    .at(source, span, format!("reads {name}"))
+    .with_help(format!(
+        "set {name} (CI provides it), or give a default: getenv(\"{name}\", \"…\")"
+    ))
 }
 
 /// Number of CPUs, at most 8 (DESIGN.md section 2).

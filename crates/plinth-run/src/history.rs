@@ -104,6 +104,17 @@ CREATE TABLE IF NOT EXISTS run_instances (
     PRIMARY KEY (run_id, stack)
 );
 CREATE INDEX IF NOT EXISTS runs_by_env ON runs(env, started_at);
+CREATE TABLE IF NOT EXISTS run_hooks (
+    run_id TEXT NOT NULL REFERENCES runs(run_id),
+    position INTEGER NOT NULL,
+    stack TEXT,
+    phase TEXT NOT NULL,
+    command TEXT NOT NULL,
+    exit_code INTEGER,
+    timed_out INTEGER NOT NULL,
+    duration_ms INTEGER NOT NULL,
+    PRIMARY KEY (run_id, position)
+);
 ";
 
 impl History {
@@ -205,6 +216,29 @@ impl History {
             .await
             .map_err(|e| format!("run history: {e}"))?;
         }
+        let hooks = report
+            .instances
+            .iter()
+            .flat_map(|i| i.hooks.iter())
+            .chain(report.hooks.iter());
+        for (position, h) in hooks.enumerate() {
+            sqlx::query(
+                "INSERT OR REPLACE INTO run_hooks
+                 (run_id, position, stack, phase, command, exit_code, timed_out, duration_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&report.run_id)
+            .bind(position as i64)
+            .bind(&h.stack)
+            .bind(h.phase.as_str())
+            .bind(&h.command)
+            .bind(h.exit_code)
+            .bind(h.timed_out)
+            .bind(h.duration_ms as i64)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("run history: {e}"))?;
+        }
         sqlx::query("UPDATE runs SET status = ?, finished_at = ? WHERE run_id = ?")
             .bind(report.status.as_str())
             .bind(now())
@@ -258,6 +292,34 @@ impl History {
             .collect())
     }
 
+    /// The hooks that ran in a run, in order.
+    pub async fn hooks(&self, run_id: &str) -> Result<Vec<crate::hooks::HookReport>, String> {
+        let rows = sqlx::query(
+            "SELECT stack, phase, command, exit_code, timed_out, duration_ms
+             FROM run_hooks WHERE run_id = ? ORDER BY position",
+        )
+        .bind(run_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::hooks::HookReport {
+                stack: r.get("stack"),
+                phase: match r.get::<&str, _>("phase") {
+                    "before_plan" => crate::hooks::HookPhase::BeforePlan,
+                    "after_destroy" => crate::hooks::HookPhase::AfterDestroy,
+                    _ => crate::hooks::HookPhase::AfterApply,
+                },
+                command: r.get("command"),
+                exit_code: r.get("exit_code"),
+                timed_out: r.get("timed_out"),
+                duration_ms: r.get::<i64, _>("duration_ms") as u64,
+                tail: Vec::new(),
+            })
+            .collect())
+    }
+
     /// One run and its instances.
     pub async fn get(&self, run_id: &str) -> Result<Option<(RunRow, Vec<InstanceReport>)>, String> {
         let row = sqlx::query(
@@ -289,6 +351,7 @@ impl History {
             reason: r.get("reason"),
             duration_ms: r.get::<i64, _>("duration_ms") as u64,
             log: None,
+            hooks: Vec::new(),
             exit_code: None,
             replan: false,
         })

@@ -145,7 +145,7 @@ impl RunContext {
             dependency: Value::Object(deps),
         };
         for input in &stack.config.inputs {
-            let value = input.value.value.evaluate(&scope).map_err(|e| {
+            let value = input.value.evaluate_here(&scope).map_err(|e| {
                 let (line, col) = stack.config.source.line_col(e.span.start);
                 let where_ = format!("{}:{line}:{col}", stack.config.source.display_path());
                 let msg = format!("{where_}: input `{}`: {}", input.name, e.message);

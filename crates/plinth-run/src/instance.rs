@@ -9,6 +9,7 @@ use plinth_engine::{BackendSetup, Invocation, PlanSummary, StateSnapshot, summar
 use crate::context::RunContext;
 use crate::events::{Event, Phase};
 use crate::fingerprint::{combine, describe_changes, details};
+use crate::hooks::{HookPhase, HookReport, HookRun, flat_outputs};
 use crate::inputs::{InputError, ResolvedInputs};
 use crate::report::{InstanceReport, InstanceStatus};
 use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
@@ -68,7 +69,115 @@ impl RunContext {
             Ok(planned) if kind == PlanKind::Save => planned_report(&stack, &planned.meta),
             Ok(planned) => self.apply_now(&stack, planned, kind, &files).await,
         };
+        let report = match kind {
+            PlanKind::Apply => self.after(report, HookPhase::AfterApply, &files).await,
+            PlanKind::Destroy => self.after(report, HookPhase::AfterDestroy, &files).await,
+            PlanKind::Save => report,
+        };
         self.finish(report, started, &files)
+    }
+
+    /// Runs the stack's hooks of `phase` after an instance that succeeded; a failing hook
+    /// fails the instance (and so skips its dependents).
+    async fn after(
+        &self,
+        mut report: InstanceReport,
+        phase: HookPhase,
+        files: &PlanFiles,
+    ) -> InstanceReport {
+        let ran = match phase {
+            HookPhase::AfterDestroy => report.status == InstanceStatus::Succeeded,
+            _ => report.status.lets_dependents_run(),
+        };
+        let stack = report.stack.clone();
+        let Some(hooks) = self
+            .project
+            .stack(&stack)
+            .and_then(|s| s.config.hooks.as_ref())
+        else {
+            return report;
+        };
+        if !ran {
+            return report;
+        }
+        let outputs = match self.state(&stack).await {
+            Ok(Some(state)) => state.outputs,
+            _ => Default::default(),
+        };
+        let results = self
+            .run_hooks(HookRun {
+                hooks,
+                phase,
+                stack: Some(&stack),
+                dir: self
+                    .project
+                    .stack(&stack)
+                    .expect("graph stacks exist")
+                    .dir
+                    .clone(),
+                outputs: serde_json::to_value(
+                    crate::outputs_json(
+                        &std::collections::BTreeMap::from([(stack.clone(), outputs.clone())]),
+                        true,
+                    )[&stack]
+                        .clone(),
+                )
+                .unwrap_or_default(),
+                flat: flat_outputs(&outputs),
+                log: files.log(),
+                outputs_file: files.dir.join(format!("{}-outputs.json", phase.as_str())),
+            })
+            .await;
+        if let Some(failed) = results.iter().find(|h| !h.ok()) {
+            report.status = InstanceStatus::Failed;
+            report.reason = Some(failed.failure());
+        }
+        report.hooks = results;
+        report
+    }
+
+    /// Runs the stack's `before_plan` hooks (generators); `Err` fails the instance.
+    async fn before_plan(
+        &self,
+        stack: &str,
+        files: &PlanFiles,
+    ) -> Result<Vec<HookReport>, InstanceReport> {
+        let Some(hooks) = self
+            .project
+            .stack(stack)
+            .and_then(|s| s.config.hooks.as_ref())
+        else {
+            return Ok(Vec::new());
+        };
+        if hooks.before_plan.is_empty() {
+            return Ok(Vec::new());
+        }
+        let results = self
+            .run_hooks(HookRun {
+                hooks,
+                phase: HookPhase::BeforePlan,
+                stack: Some(stack),
+                dir: self
+                    .project
+                    .stack(stack)
+                    .expect("graph stacks exist")
+                    .dir
+                    .clone(),
+                outputs: serde_json::json!({}),
+                flat: Default::default(),
+                log: files.log(),
+                outputs_file: files.dir.join("before_plan-outputs.json"),
+            })
+            .await;
+        match results.iter().find(|h| !h.ok()) {
+            Some(failed) => {
+                let mut r =
+                    InstanceReport::new(stack, InstanceStatus::Failed).because(failed.failure());
+                r.hooks = results;
+                Err(r)
+            }
+            None => Ok(results),
+        }
     }
 
     /// Applies a plan saved by an earlier run, after checking it is neither preview-only nor
@@ -78,6 +187,7 @@ impl RunContext {
         let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
         let saved = PlanFiles::new(&self.layout, &plan_run, &stack);
         let report = self.apply_saved(&stack, &saved, &files).await;
+        let report = self.after(report, HookPhase::AfterApply, &files).await;
         self.finish(report, started, &files)
     }
 
@@ -189,6 +299,10 @@ impl RunContext {
         {
             return Err(InstanceReport::new(stack, InstanceStatus::Unchanged)
                 .because("no state: nothing to destroy"));
+        }
+        if kind != PlanKind::Destroy {
+            // Generators write files the plan reads; their output is in the instance's log.
+            self.before_plan(stack, files).await?;
         }
         let secrets = self.secrets(stack).await.map_err(blocked)?;
         let inputs = self

@@ -8,6 +8,7 @@ mod events;
 mod exec;
 mod fingerprint;
 mod history;
+mod hooks;
 mod inputs;
 mod instance;
 mod isolation;
@@ -36,6 +37,7 @@ pub use copies::CopyRecord;
 pub use env_lock::{Holder, holder as lock_holder};
 pub use events::{Event, Phase};
 pub use history::{History, LastRun, RunRow};
+pub use hooks::{HookPhase, HookReport};
 pub use instance::PlanKind;
 pub use lifecycle::{
     CopyOptions, DownReport, TestResult, UpReport, check_copy, copy_template, env_down, env_up,
@@ -323,6 +325,7 @@ impl Run {
             env: ctx.env().to_string(),
             status: RunReport::status_of(&instances),
             instances,
+            hooks: Vec::new(),
             next_plan: None,
         };
         let mut report = report;
@@ -353,6 +356,19 @@ impl Run {
             };
             write_json(&ctx.layout.run_dir(&ctx.run_id).join("run.json"), &manifest)
                 .map_err(|e| RunError::Other(e.to_string()))?;
+        }
+        if report.status == RunStatus::Succeeded {
+            let phase = match self.mode {
+                Mode::ApplySaved(_) | Mode::ApplyAuto => Some(hooks::HookPhase::AfterApply),
+                Mode::Destroy => Some(hooks::HookPhase::AfterDestroy),
+                _ => None,
+            };
+            if let Some(phase) = phase {
+                report.hooks = ctx.environment_hooks(phase).await;
+                if report.hooks.iter().any(|h| !h.ok()) {
+                    report.status = RunStatus::Failed;
+                }
+            }
         }
         if matches!(self.mode, Mode::ApplySaved(_) | Mode::ApplyAuto) {
             let applied: Vec<String> = report

@@ -73,6 +73,9 @@ pub struct InstanceReport {
     /// The engine log of this instance in this run.
     #[serde(skip)]
     pub log: Option<PathBuf>,
+    /// The stack's hooks that ran for it, with their outcome.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hooks: Vec<crate::hooks::HookReport>,
     /// The engine's exit code, for `exec` (whose exit code is the worst of them).
     #[serde(skip)]
     pub exit_code: Option<i32>,
@@ -95,6 +98,7 @@ impl InstanceReport {
             reason: None,
             duration_ms: 0,
             log: None,
+            hooks: Vec::new(),
             exit_code: None,
             replan: false,
         }
@@ -152,6 +156,9 @@ pub struct RunReport {
     pub status: RunStatus,
     /// Per instance, in execution order.
     pub instances: Vec<InstanceReport>,
+    /// The environment's hooks that ran after its instances.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub hooks: Vec<crate::hooks::HookReport>,
     /// For an apply that stopped because outputs moved under some plans: the plan run made
     /// for the rest (`plinth apply ENV --plan NEXT` continues).
     #[serde(skip_serializing_if = "Option::is_none", default)]

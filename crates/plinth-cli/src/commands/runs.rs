@@ -72,6 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 env: row.env.clone(),
                 status,
                 instances,
+                hooks: Vec::new(),
                 next_plan: None,
             };
             let mut text = format!(
@@ -105,7 +106,32 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 "logs: {}\n",
                 layout.run_dir(&row.run_id).display()
             ));
-            let json = serde_json::json!({ "run": row, "instances": report.instances });
+            let hooks = rt
+                .block_on(history.hooks(&row.run_id))
+                .map_err(Failure::failure)?;
+            for h in &hooks {
+                text.push_str(&format!(
+                    "hook {} {}{}: {}\n",
+                    h.phase.as_str(),
+                    h.stack
+                        .as_deref()
+                        .map(|s| format!("{s}: "))
+                        .unwrap_or_default(),
+                    h.command,
+                    if h.ok() {
+                        "ok".to_string()
+                    } else if h.timed_out {
+                        "timed out".to_string()
+                    } else {
+                        format!(
+                            "failed (exit {})",
+                            h.exit_code.map_or("-".into(), |c| c.to_string())
+                        )
+                    }
+                ));
+            }
+            let json =
+                serde_json::json!({ "run": row, "instances": report.instances, "hooks": hooks });
             print(args.json, &json, &text)
         }
     }

@@ -151,8 +151,20 @@ pub fn table(report: &RunReport, color: bool) -> String {
     } else {
         totals
     };
+    let mut hooks = String::new();
+    for h in &report.hooks {
+        hooks.push_str(&format!(
+            "environment hook {}: {}\n",
+            h.command,
+            if h.ok() {
+                "ok".to_string()
+            } else {
+                h.failure()
+            }
+        ));
+    }
     format!(
-        "{t}\n{} {}: {} · {totals} · run {}\n",
+        "{t}\n{hooks}{} {}: {} · {totals} · run {}\n",
         report.action,
         report.env,
         parts.join(", "),

@@ -3,6 +3,12 @@ stack {
   tags        = ["service", "licensing"]
 }
 
+# Seed 000's deploy step: the worker is deployed with the binding names Terraform reports.
+hooks {
+  after_apply = ["sh ../scripts/deploy-worker.sh"]
+  timeout     = "2m"
+}
+
 dependency "network" {
   stack = "infra/plumbing/network"
   mock_outputs = {
