@@ -1,27 +1,28 @@
-//! The router, its shared state, and the serve loop.
+//! The router and its shared state.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, put};
 use plinth_state::Store;
-use tokio::net::TcpListener;
 
 use crate::metrics::Metrics;
-use crate::{api, backend, health, metrics};
+use crate::{api, backend, copies_api, health, metrics, promotions_api, pulls_api, runs_api};
 
 /// Server settings that are not storage settings.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     /// Largest accepted state body, in bytes (bigger uploads get 413, nothing stored).
     pub max_state_bytes: usize,
+    /// Largest accepted run report (`POST /v1/runs`: results and masked logs), in bytes.
+    pub max_run_bytes: usize,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_state_bytes: 512 * 1024 * 1024,
+            max_run_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -37,6 +38,13 @@ pub(crate) struct App {
 /// Builds the router: `/v1/state/…` (Terraform http backend), the JSON API, `/healthz`,
 /// `/metrics`.
 pub fn router(store: Store, config: ServerConfig) -> Router {
+    router_with(store, config, Router::new())
+}
+
+/// The router with `extra` routes (webhooks, the dashboard) merged in before the JSON 404
+/// fallback and the metrics layer, so they are counted and timed like the built-in ones.
+/// `extra` carries its own state (`Router::with_state`) and must not set a fallback.
+pub fn router_with(store: Store, config: ServerConfig, extra: Router) -> Router {
     let app = App {
         store,
         config: Arc::new(config),
@@ -54,23 +62,31 @@ pub fn router(store: Store, config: ServerConfig) -> Router {
         )
         .route("/v1/audit", get(api::audit))
         .route("/v1/whoami", get(api::whoami))
+        .route("/v1/pulls", get(pulls_api::list))
+        .route("/v1/pulls/{*path}", get(pulls_api::one))
+        .route("/v1/jobs/{id}", get(pulls_api::job))
+        .route("/v1/pull-locks", get(pulls_api::locks))
+        .route(
+            "/v1/pull-locks/{project}/{env}/{*stack}",
+            axum::routing::delete(pulls_api::release),
+        )
+        .route(
+            "/v1/promotions",
+            post(promotions_api::record).get(promotions_api::list),
+        )
+        .route("/v1/promotions/latest", get(promotions_api::latest))
+        .route("/v1/copies", get(copies_api::list))
+        .route(
+            "/v1/copies/{project}/{name}",
+            put(copies_api::put).delete(copies_api::delete),
+        )
+        .route("/v1/runs", post(runs_api::record).get(runs_api::list))
+        .route("/v1/runs/{id}", get(runs_api::one))
+        .route("/v1/drift", get(runs_api::drift))
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::scrape))
+        .with_state(app.clone())
+        .merge(extra)
         .fallback(api::not_found)
-        .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            metrics::record,
-        ))
-        .with_state(app)
-}
-
-/// Serves until `shutdown` completes, then lets in-flight requests finish.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+        .layer(axum::middleware::from_fn_with_state(app, metrics::record))
 }

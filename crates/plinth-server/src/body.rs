@@ -11,6 +11,26 @@ use crate::error::ApiError;
 /// Lock info documents are tiny; anything bigger is not a LockInfo.
 pub(crate) const MAX_LOCK_BYTES: usize = 64 * 1024;
 
+/// Promotion records and copies are small documents.
+pub(crate) const MAX_RECORD_BYTES: usize = 64 * 1024;
+
+/// Reads a JSON document of at most `limit` bytes into `T`; anything else is a 400 (or 413)
+/// that says what was expected.
+pub(crate) async fn read_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    what: &str,
+) -> Result<T, ApiError> {
+    let bytes = read_limited(headers, body, limit).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not a valid {what}: {e}"),
+        )
+    })
+}
+
 /// Collects the body into one buffer of at most `limit` bytes.
 ///
 /// Written out rather than `axum::body::to_bytes`: that collects the frames and then copies
@@ -37,6 +57,9 @@ pub(crate) async fn read_limited(
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| {
+            if crate::timed_body::is_timeout(&e) {
+                return ApiError::new(StatusCode::REQUEST_TIMEOUT, format!("{e}; nothing stored"));
+            }
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 format!("the request body could not be read completely ({e}); nothing stored"),

@@ -51,7 +51,7 @@ impl From<StateError> for ApiError {
             StateError::BadRequest(_) => StatusCode::BAD_REQUEST,
             StateError::NotFound(_) => StatusCode::NOT_FOUND,
             StateError::Locked(_) => StatusCode::LOCKED,
-            StateError::Conflict(_) => StatusCode::CONFLICT,
+            StateError::Conflict(_) | StateError::LeaseLost { .. } => StatusCode::CONFLICT,
             StateError::Forbidden(_) => StatusCode::FORBIDDEN,
             StateError::Sealing(_)
             | StateError::Database(_)
@@ -75,7 +75,18 @@ impl From<StateError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let unread_body = matches!(
+            self.status,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_TIMEOUT
+        );
         let mut response = (self.status, Json(self.body)).into_response();
+        if unread_body {
+            // The rest of the body was never read, so the connection cannot carry another
+            // request; saying so keeps clients from reusing it and failing their next request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         if self.authenticate {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

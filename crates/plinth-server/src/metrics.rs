@@ -26,6 +26,12 @@ struct RequestLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EnvLabels {
+    project: String,
+    env: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
     method: String,
     route: String,
@@ -37,6 +43,11 @@ pub(crate) struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     locks_held: Gauge,
+    jobs_queued: Gauge,
+    jobs_running: Gauge,
+    pull_locks_held: Gauge,
+    drifted: Family<EnvLabels, Gauge>,
+    drift_checked: Family<EnvLabels, Gauge>,
     pub state_writes: Counter,
 }
 
@@ -49,6 +60,35 @@ impl Metrics {
         });
         let locks_held = Gauge::default();
         let state_writes = Counter::default();
+        let (jobs_queued, jobs_running, pull_locks_held) =
+            (Gauge::default(), Gauge::default(), Gauge::default());
+        let drifted = Family::<EnvLabels, Gauge>::default();
+        let drift_checked = Family::<EnvLabels, Gauge>::default();
+        registry.register(
+            "jobs_queued",
+            "Jobs waiting for a worker, over every replica",
+            jobs_queued.clone(),
+        );
+        registry.register(
+            "jobs_running",
+            "Jobs claimed by a worker, over every replica",
+            jobs_running.clone(),
+        );
+        registry.register(
+            "pull_locks_held",
+            "Instance locks held by pull requests",
+            pull_locks_held.clone(),
+        );
+        registry.register(
+            "drifted_instances",
+            "Instances whose latest drift check found changes",
+            drifted.clone(),
+        );
+        registry.register(
+            "drift_last_check_timestamp_seconds",
+            "When an environment was last checked for drift (Unix time)",
+            drift_checked.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -74,6 +114,11 @@ impl Metrics {
             requests,
             latency,
             locks_held,
+            jobs_queued,
+            jobs_running,
+            pull_locks_held,
+            drifted,
+            drift_checked,
             state_writes,
         }
     }
@@ -110,8 +155,32 @@ pub(crate) async fn record(State(app): State<App>, request: Request, next: Next)
 
 /// `GET /metrics`.
 pub(crate) async fn scrape(State(app): State<App>) -> Response {
+    let m = &app.metrics;
     if let Ok(n) = app.store.count_locks().await {
-        app.metrics.locks_held.set(n);
+        m.locks_held.set(n);
+    }
+    if let Ok(counts) = app.store.job_counts().await {
+        m.jobs_queued.set(counts.queued);
+        m.jobs_running.set(counts.running);
+    }
+    if let Ok(n) = app.store.count_pull_locks().await {
+        m.pull_locks_held.set(n);
+    }
+    if let Ok(envs) = app.store.drift_counts().await {
+        // Rebuilt from the database at each scrape, so an environment no longer checked
+        // disappears and every replica reports the same figures.
+        m.drifted.clear();
+        m.drift_checked.clear();
+        for env in envs {
+            let labels = EnvLabels {
+                project: env.project,
+                env: env.env,
+            };
+            m.drifted.get_or_create(&labels).set(env.drifted);
+            m.drift_checked
+                .get_or_create(&labels)
+                .set(env.last_checked_ms / 1000);
+        }
     }
     let mut text = String::new();
     if let Err(e) = encode(&mut text, &app.metrics.registry) {

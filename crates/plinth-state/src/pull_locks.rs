@@ -260,6 +260,14 @@ impl Store {
         Ok(locks.into_values().collect())
     }
 
+    /// How many instance locks pull requests hold (for `/metrics`).
+    pub async fn count_pull_locks(&self) -> Result<i64, StateError> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM pull_locks")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?)
+    }
+
     /// The pull request's held locks and waits, over every project.
     pub(crate) async fn pull_lock_state(
         &self,

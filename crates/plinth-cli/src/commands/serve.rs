@@ -1,8 +1,9 @@
 //! `plinth serve`: run the plinth server (state backend, locks, API).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use plinth_server::ServerConfig;
+use plinth_server::{ServeOptions, ServerConfig, Shutdown};
 use plinth_state::{KEY_ENV, Retention, Sealer, Store, StoreOptions};
 
 use crate::context::Context;
@@ -19,7 +20,13 @@ the server refuses to start unless --insecure-no-encryption is given. Create tok
 `plinth token create NAME --scope read|write|admin --db URL`; Terraform sends them as the http \
 backend password (TF_HTTP_PASSWORD, any username).
 
-Several replicas may share one PostgreSQL database: locks and versions live in the database.")]
+Several replicas may share one PostgreSQL database: locks and versions live in the database.
+
+With --tls-cert and --tls-key the server speaks HTTPS only (PEM files; the certificate file may \
+hold the chain, leaf first). A client must send its request headers within --header-timeout \
+and keep its body flowing (--body-timeout between pieces), or it is dropped; at most \
+--max-connections are served at once. SIGTERM or Ctrl-C stops accepting, lets running requests \
+finish (up to 30 s) and exits.")]
 pub struct Args {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:8421", value_name = "ADDR")]
@@ -42,6 +49,21 @@ pub struct Args {
     /// Retention: keep every version younger than D days (default: keep all).
     #[arg(long, value_name = "D")]
     pub keep_days: Option<u32>,
+    /// Serve HTTPS with this PEM certificate (chain) file; needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a client has to send its request headers (and finish a TLS handshake).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds a request body may pause between two pieces before the request is refused (408).
+    #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
 }
 
 /// Runs `plinth serve`.
@@ -55,6 +77,21 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     };
     let config = ServerConfig {
         max_state_bytes: args.max_state_mib.saturating_mul(1024 * 1024),
+        ..ServerConfig::default()
+    };
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            plinth_server::load_tls(&ctx.cwd.join(cert), &ctx.cwd.join(key))
+                .map_err(|e| Failure::usage(format!("cannot use the TLS certificate: {e}")))?,
+        ),
+        _ => None,
+    };
+    let serve_options = ServeOptions {
+        tls,
+        header_read_timeout: Duration::from_secs(args.header_timeout),
+        body_idle_timeout: Duration::from_secs(args.body_timeout),
+        max_connections: args.max_connections as usize,
+        ..ServeOptions::default()
     };
     let filter = if ctx.verbose { "info" } else { "warn" };
     let _ = tracing_subscriber::fmt()
@@ -70,7 +107,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(ctx, args.listen, options, config))
+    runtime.block_on(serve(ctx, args.listen, options, config, serve_options))
 }
 
 async fn serve(
@@ -78,6 +115,7 @@ async fn serve(
     listen: String,
     options: StoreOptions,
     config: ServerConfig,
+    serve_options: ServeOptions,
 ) -> CmdResult {
     let store = Store::open(options)
         .await
@@ -95,13 +133,35 @@ async fn serve(
         );
     }
     // Tests and scripts read this line to learn the port chosen for `--listen …:0`.
+    let scheme = if serve_options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
-        "plinth serve: listening on http://{addr} (database {}, encryption {})",
+        "plinth serve: listening on {scheme}://{addr} (database {}, encryption {})",
         store.kind().as_str(),
         if store.is_encrypting() { "on" } else { "OFF" }
     );
-    let router = plinth_server::router(store.clone(), config);
-    plinth_server::serve(listener, router, shutdown_signal())
+    // One signal for the replica: the accept loop drains on it, and job workers (spawned with
+    // a clone) stop claiming and hand their jobs back with `Store::release_job`.
+    let shutdown = Shutdown::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        trigger.trigger();
+    });
+    // The dashboard at `/` (plinth-web), inside the server's metrics layer and JSON 404.
+    let web = plinth_web::WebConfig {
+        tls: serve_options.tls.is_some(),
+        ..plinth_web::WebConfig::default()
+    };
+    let router = plinth_server::router_with(
+        store.clone(),
+        config,
+        plinth_web::router(store.clone(), web),
+    );
+    plinth_server::serve_with(listener, router, serve_options, shutdown)
         .await
         .map_err(|e| Failure::failure(format!("server error: {e}")))?;
     store.close().await;
