@@ -14,6 +14,7 @@ mod audit;
 mod body;
 mod clock;
 mod copies;
+mod dashboard;
 mod db;
 mod deliveries;
 mod drift;
@@ -35,12 +36,17 @@ mod store;
 mod text;
 mod tokens;
 mod versions;
+mod web_sessions;
 
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
 pub use audit::AuditEntry;
 pub use copies::{CopyRecord, CopyStatus, CopyUpdate, PutMode};
+pub use dashboard::{
+    ApplyBrief, DriftBrief, InstanceRun, InstanceStatus, Overview, PullLockBrief, RunFilter,
+    RunListItem, RunProgress, StateBrief, StateLockBrief,
+};
 pub use db::DbKind;
 pub use deliveries::{DELIVERY_JOB_KIND, Delivery, Recorded};
 pub use drift::{DriftCount, DriftRecord, DriftStatus};
@@ -63,3 +69,4 @@ pub use seal::{KEY_ENV, Sealer};
 pub use store::{Store, StoreOptions};
 pub use tokens::{Actor, Scope, TokenInfo};
 pub use versions::{StateBody, VersionInfo, WriteOutcome};
+pub use web_sessions::{NewWebSession, WebSession};
