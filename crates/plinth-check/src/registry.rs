@@ -238,6 +238,31 @@ apply and `plinth output` redact it. Outputs of derived values (`*_fingerprint`,
 `*_encrypted_*` PGP-encrypted values, `*_status`, `*_version_tokens`, ARNs) are not secrets.",
         "set `sensitive = true` on the output",
     ),
+    rule(
+        "SCR005",
+        "secret-fed-variable",
+        Secrets,
+        Error,
+        "a variable fed by a `secret` block is not sensitive",
+        "A `secret` block of plinth.hcl hands its value to every stack that declares a \
+variable of its name (as `TF_VAR_<name>`). Declared without `sensitive = true`, Terraform \
+prints the value in plans and `terraform output` shows it. `plinth check` reports such \
+variables for the environments the secret applies to (all of them without `--env`).",
+        "declare the variable with `sensitive = true` (or `ephemeral = true`, Terraform ≥ 1.10, \
+which also keeps it out of the plan file)",
+    ),
+    rule(
+        "SCR006",
+        "secret-rotation-due",
+        Secrets,
+        Warning,
+        "a secret is older than its `rotate_every`",
+        "With `--env ENV`, `plinth check` reads the metadata of every Vault/OpenBao secret \
+of that environment whose `secret` block sets `rotate_every`, and reports one whose latest \
+version is older. Values are never read for this.",
+        "rotate it: `plinth secrets rotate NAME --env ENV --apply` (with a `generate` block), \
+or write a new version in Vault",
+    ),
     convention(rule(
         "ARC001",
         "no-remote-state",

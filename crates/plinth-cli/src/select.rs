@@ -3,7 +3,7 @@
 use plinth_project::Selection;
 
 /// `--stack GLOB… --tag TAG… --with-deps --with-dependents`.
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args)]
 pub struct SelectArgs {
     /// Only stacks whose id matches GLOB (repeatable; `infra/**`).
     #[arg(long = "stack", value_name = "GLOB")]

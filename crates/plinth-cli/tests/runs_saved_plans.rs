@@ -395,3 +395,40 @@ fn a_plan_run_with_a_failed_instance_is_refused_unless_narrowed() {
         [("lone".to_string(), "succeeded".to_string())]
     );
 }
+
+/// Variables declared `ephemeral = true` (Terraform ≥ 1.10) are not kept in the plan file:
+/// applying the saved plan gives them again.
+#[test]
+fn ephemeral_variables_are_given_again_when_a_saved_plan_is_applied() {
+    let fx = support::Fixture::new();
+    fx.write("plinth.hcl", "environment \"dev\" {}\n")
+        .write(
+            "s/stack.hcl",
+            "inputs = {\n  session = \"session-from-inputs\"\n}\n",
+        )
+        .write(
+            "s/main.tf",
+            r#"variable "session" {
+  type      = string
+  ephemeral = true
+}
+
+resource "terraform_data" "r" {
+  input = "x"
+
+  provisioner "local-exec" {
+    command     = "printf '%s' \"$SESSION\" > ../session.txt"
+    environment = { SESSION = var.session }
+  }
+}
+"#,
+        );
+    let plan = run_json(&fx, &["plan", "dev"], 0);
+    // Terraform refuses to apply a plan without its ephemeral variables: this passes only
+    // because plinth gives them again.
+    run_json(&fx, &["apply", "dev", "--plan", &run_id(&plan)], 0);
+    assert_eq!(
+        std::fs::read_to_string(fx.root().join("session.txt")).unwrap(),
+        "session-from-inputs"
+    );
+}

@@ -25,12 +25,20 @@ pub struct StackCode {
     pub digest: String,
     /// The resources of the stack and its local modules, from the same parse.
     pub facts: CodeFacts,
+    /// Root variables declared `sensitive = true` (their values are redacted from stored
+    /// plan JSON).
+    pub sensitive_variables: BTreeSet<String>,
+    /// Root variables declared `ephemeral = true` (Terraform ≥ 1.10): kept out of the plan
+    /// file, so they are given again when a saved plan is applied.
+    pub ephemeral_variables: BTreeSet<String>,
 }
 
 impl StackCode {
     /// Reads the stack in `dir` and the local module directories it calls.
     pub fn read(dir: &Path, modules: &[PathBuf]) -> StackCode {
         let mut variables = Some(BTreeSet::new());
+        let mut sensitive_variables = BTreeSet::new();
+        let mut ephemeral_variables = BTreeSet::new();
         let mut init_key = String::new();
         let mut needs_providers = false;
         let mut facts = Collector::new(dir);
@@ -53,10 +61,18 @@ impl StackCode {
                     facts.unparsed(file);
                     continue;
                 };
-                if i == 0
-                    && let Some(vars) = variables.as_mut()
-                {
-                    vars.extend(declared_variables(&body));
+                if i == 0 {
+                    for (name, sensitive, ephemeral) in declared_variables(&body) {
+                        if sensitive {
+                            sensitive_variables.insert(name.clone());
+                        }
+                        if ephemeral {
+                            ephemeral_variables.insert(name.clone());
+                        }
+                        if let Some(vars) = variables.as_mut() {
+                            vars.insert(name);
+                        }
+                    }
                 }
                 needs_providers |= uses_providers(&body);
                 init_key.push_str(&init_relevant(&body, &text));
@@ -76,6 +92,8 @@ impl StackCode {
             needs_providers,
             digest: hex::encode(h.finalize()),
             facts: facts.finish(),
+            sensitive_variables,
+            ephemeral_variables,
         }
     }
 }
@@ -97,10 +115,24 @@ fn tf_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-fn declared_variables(body: &Body) -> impl Iterator<Item = String> + '_ {
+/// `(name, sensitive, ephemeral)` of each `variable` block.
+fn declared_variables(body: &Body) -> impl Iterator<Item = (String, bool, bool)> + '_ {
+    let flag = |b: &hcl_edit::structure::Block, key: &str| {
+        b.body
+            .get_attribute(key)
+            .is_some_and(|a| matches!(&a.value, hcl_edit::expr::Expression::Bool(v) if *v.value()))
+    };
     body.blocks()
         .filter(|b| b.ident.value().as_str() == "variable")
-        .filter_map(|b| b.labels.first().map(|l| l.as_str().to_string()))
+        .filter_map(move |b| {
+            b.labels.first().map(|l| {
+                (
+                    l.as_str().to_string(),
+                    flag(b, "sensitive"),
+                    flag(b, "ephemeral"),
+                )
+            })
+        })
 }
 
 fn uses_providers(body: &Body) -> bool {

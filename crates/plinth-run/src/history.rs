@@ -134,7 +134,12 @@ impl History {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open run history {}: {e}", path.display()))?;
-        for schema in [SCHEMA, crate::copies::SCHEMA, crate::promotion::SCHEMA] {
+        for schema in [
+            SCHEMA,
+            crate::copies::SCHEMA,
+            crate::promotion::SCHEMA,
+            crate::secret_admin::SCHEMA,
+        ] {
             sqlx::raw_sql(schema)
                 .execute(&pool)
                 .await

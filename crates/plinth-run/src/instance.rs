@@ -77,8 +77,9 @@ impl RunContext {
         self.finish(report, started, &files)
     }
 
-    /// Runs the stack's hooks of `phase` after an instance that succeeded; a failing hook
-    /// fails the instance (and so skips its dependents).
+    /// After an instance that succeeded: publishes its outputs (or removes them after a
+    /// destroy), then runs the stack's hooks of `phase`. A failure of either fails the
+    /// instance (and so skips its dependents).
     async fn after(
         &self,
         mut report: InstanceReport,
@@ -89,20 +90,32 @@ impl RunContext {
             HookPhase::AfterDestroy => report.status == InstanceStatus::Succeeded,
             _ => report.status.lets_dependents_run(),
         };
+        if !ran {
+            return report;
+        }
         let stack = report.stack.clone();
+        let outputs = match self.state(&stack).await {
+            Ok(Some(state)) if phase != HookPhase::AfterDestroy => state.outputs,
+            _ => Default::default(),
+        };
+        let published = match phase {
+            HookPhase::AfterDestroy => self.unpublish(&stack).await,
+            _ => self.publish_outputs(&stack, &outputs).await,
+        };
+        match published {
+            Ok(p) => append_log(&files.log(), &p.lines),
+            Err(why) => {
+                report.status = InstanceStatus::Failed;
+                report.reason = Some(why);
+                return report;
+            }
+        }
         let Some(hooks) = self
             .project
             .stack(&stack)
             .and_then(|s| s.config.hooks.as_ref())
         else {
             return report;
-        };
-        if !ran {
-            return report;
-        }
-        let outputs = match self.state(&stack).await {
-            Ok(Some(state)) => state.outputs,
-            _ => Default::default(),
         };
         let results = self
             .run_hooks(HookRun {
@@ -115,14 +128,12 @@ impl RunContext {
                     .expect("graph stacks exist")
                     .dir
                     .clone(),
-                outputs: serde_json::to_value(
-                    crate::outputs_json(
-                        &std::collections::BTreeMap::from([(stack.clone(), outputs.clone())]),
-                        true,
-                    )[&stack]
-                        .clone(),
-                )
-                .unwrap_or_default(),
+                outputs: serde_json::Value::Object(
+                    outputs
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.value.clone()))
+                        .collect(),
+                ),
                 flat: flat_outputs(&outputs),
                 log: files.log(),
                 outputs_file: files.dir.join(format!("{}-outputs.json", phase.as_str())),
@@ -201,9 +212,10 @@ impl RunContext {
             Ok(m) => m,
             Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
         };
-        if let Err(blocked) = self.check_saved(stack, &meta).await {
-            return blocked;
-        }
+        let inputs = match self.check_saved(stack, &meta).await {
+            Ok(inputs) => inputs,
+            Err(blocked) => return blocked,
+        };
         if !meta.summary.has_changes {
             return InstanceReport::new(stack, InstanceStatus::Unchanged);
         }
@@ -215,7 +227,21 @@ impl RunContext {
             Ok(s) => s,
             Err(e) => return InstanceReport::new(stack, InstanceStatus::Blocked).because(e),
         };
-        let inv = self.invocation(stack, &backend, secrets.env, secrets.masks);
+        // Ephemeral variables are not in the plan file: the apply needs them again (secrets
+        // among them already come as TF_VAR_*).
+        let mut env = secrets.env;
+        for name in &self.code_of(stack).ephemeral_variables {
+            if let Some(value) = inputs.vars.get(name)
+                && !env.iter().any(|(k, _)| k == &format!("TF_VAR_{name}"))
+            {
+                let text = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                env.push((format!("TF_VAR_{name}"), text));
+            }
+        }
+        let inv = self.invocation(stack, &backend, env, secrets.masks);
         self.phase(stack, Phase::Init);
         if let Err(e) = self.init(stack, &inv, &backend, &files.log()).await {
             return InstanceReport::new(stack, InstanceStatus::Failed)
@@ -225,8 +251,13 @@ impl RunContext {
             .await
     }
 
-    /// Refuses a saved plan that is preview-only, stale or needs an approval not given.
-    pub async fn check_saved(&self, stack: &str, meta: &PlanMeta) -> Result<(), InstanceReport> {
+    /// Refuses a saved plan that is preview-only, stale or needs an approval not given; on
+    /// success, the inputs as resolved now (they match the plan's).
+    pub async fn check_saved(
+        &self,
+        stack: &str,
+        meta: &PlanMeta,
+    ) -> Result<ResolvedInputs, InstanceReport> {
         let blocked =
             |why: String| InstanceReport::new(stack, InstanceStatus::Blocked).because(why);
         if meta.preview_only {
@@ -253,7 +284,7 @@ impl RunContext {
         let own = self.state(stack).await.map_err(blocked)?;
         let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
         if combine(&parts) == meta.fingerprint {
-            return Ok(());
+            return Ok(inputs);
         }
         let changed = describe_changes(&meta.parts, &meta.details, &parts, &details(&inputs));
         // Outputs that moved because an upstream was applied in this very run: a fresh plan
@@ -422,7 +453,7 @@ impl RunContext {
         if exit.code != 0 {
             return Err(self.engine_failure(stack, "show -json failed".to_string(), &log));
         }
-        let plan_json: serde_json::Value = read_json(&files.json())?;
+        let plan_json = self.redact_plan_json(stack, inv, &files.json())?;
         let mut summary = summarize(&plan_json);
         summary.has_changes = true;
         let ctx = PlanContext {
@@ -545,6 +576,40 @@ impl RunContext {
 }
 
 impl RunContext {
+    /// Rewrites the stored plan JSON without secret values: every credential or secret value
+    /// (in each form it could be written) is masked, and the values of variables fed by a
+    /// secret or declared `sensitive` are replaced; the engine's binary plan stays the only
+    /// file that may hold them.
+    fn redact_plan_json(
+        &self,
+        stack: &str,
+        inv: &Invocation,
+        path: &std::path::Path,
+    ) -> Result<serde_json::Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = plinth_engine::process::mask(&text, &inv.masks);
+        let mut doc: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let code = self.code_of(stack);
+        let secret_names: Vec<&str> = self
+            .project
+            .config
+            .secrets
+            .iter()
+            .map(|s| s.name.value.as_str())
+            .collect();
+        if let Some(vars) = doc.get_mut("variables").and_then(|v| v.as_object_mut()) {
+            for (name, v) in vars.iter_mut() {
+                if secret_names.contains(&name.as_str()) || code.sensitive_variables.contains(name)
+                {
+                    v["value"] = serde_json::Value::String(crate::REDACTED.into());
+                }
+            }
+        }
+        write_json(path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(doc)
+    }
+
     /// A failure message with the engine's first error (`stack/main.tf:3: summary`), how
     /// many more there are, and where the whole log is.
     pub(crate) fn engine_failure(
@@ -597,6 +662,23 @@ struct Prepared {
     secret_names: Vec<String>,
     inv: Invocation,
     own: Option<StateSnapshot>,
+}
+
+/// Adds plinth's own lines (what it published) to an instance's log.
+fn append_log(log: &std::path::Path, lines: &[String]) {
+    use std::io::Write;
+    if lines.is_empty() {
+        return;
+    }
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+    {
+        for line in lines {
+            let _ = writeln!(f, "# plinth: {line}");
+        }
+    }
 }
 
 /// `(added, changed, destroyed)` from the last `Apply complete! Resources: 1 added, 0 changed,

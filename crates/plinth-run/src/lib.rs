@@ -15,10 +15,12 @@ mod isolation;
 mod lifecycle;
 mod outputs;
 mod promotion;
+mod publish;
 mod report;
 mod run_id;
 mod saved;
 mod scheduler;
+mod secret_admin;
 mod secrets;
 mod setup;
 mod upstream;
@@ -48,6 +50,7 @@ pub use promotion::{PromotionRecord, PromotionStatus, Records, promotion_report,
 pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};
 pub use run_id::is_valid as is_valid_run_id;
 pub use saved::{PlanMeta, RunManifest};
+pub use secret_admin::{Rotation, SecretInfo, rotate_secret, rotations, secrets_ls};
 
 use crate::env_lock::EnvLock;
 use crate::saved::{read_json, write_json};
@@ -478,7 +481,7 @@ async fn saved_order(
 }
 
 /// `user@host` of this process.
-pub(crate) fn who() -> String {
+pub fn who() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()

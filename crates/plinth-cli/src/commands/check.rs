@@ -133,6 +133,12 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         let budget = super::cost::budget_findings(ctx, &project, env, &policy)?;
         report.findings.extend(budget);
     }
+    if args.paths.is_empty() {
+        let (findings, problems) =
+            super::check_secrets::secret_findings(ctx, &project, args.env.as_deref(), &policy)?;
+        report.findings.extend(findings);
+        report.problems.extend(problems);
+    }
     let repo_root = repository_root(&project.root).unwrap_or_else(|| project.root.clone());
     let text = render(ctx, &args, &report, &repo_root, &project.root);
     finish(

@@ -5,6 +5,7 @@ use crate::exit::CmdResult;
 
 pub mod apply;
 pub mod check;
+pub mod check_secrets;
 pub mod cost;
 pub mod destroy;
 pub mod doctor;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod plan;
 pub mod promote;
 pub mod runs;
+pub mod secrets;
 pub mod serve;
 pub mod show;
 pub mod state;
@@ -58,6 +60,8 @@ pub enum Command {
     Check(Box<check::Args>),
     /// Estimate an environment's monthly cost from its code or a saved plan.
     Cost(Box<cost::Args>),
+    /// An environment's secrets (never a value), and their rotation.
+    Secrets(Box<secrets::Args>),
     /// Run the plinth server (state backend, locks, API).
     Serve(Box<serve::Args>),
     /// Manage API tokens.
@@ -85,6 +89,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Show(args) => show::run(ctx, *args),
         Command::Check(args) => check::run(ctx, *args),
         Command::Cost(args) => cost::run(ctx, *args),
+        Command::Secrets(args) => secrets::run(ctx, *args),
         Command::Serve(args) => serve::run(ctx, *args),
         Command::Token(args) => token::run(ctx, *args),
         Command::State(args) => state::run(ctx, *args),
