@@ -357,3 +357,38 @@ fn check_reports_a_non_sensitive_secret_variable_and_a_rotation_due() {
         },
     );
 }
+
+#[test]
+fn doctor_checks_vault_and_each_secret_path_without_reading_values() {
+    let rt = rt();
+    let vault = rt.block_on(OpenBao::start());
+    let fx = project(&vault, "token");
+    let doctor = |vault_addr: &str| {
+        let mut cmd = plinth_cmd(&fx, &["doctor"]);
+        cmd.env("VAULT_ADDR", vault_addr)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .env_remove("BAO_ADDR");
+        cmd.output().unwrap()
+    };
+    // The path does not exist yet.
+    let out = doctor(vault.address());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 1, "{text}");
+    assert!(text.contains("✓ vault: version"), "{text}");
+    assert!(
+        text.contains("✗ secret api_key in dev: vault:secret/app/dev#api_key"),
+        "{text}"
+    );
+    rt.block_on(vault.write_secret("secret/app/dev", serde_json::json!({ "api_key": VALUE })));
+    let out = doctor(vault.address());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("✓ secret api_key in dev: vault:secret/app/dev#api_key readable, version 1"),
+        "{text}"
+    );
+    assert!(!text.contains(VALUE));
+    let out = doctor(&closed_address());
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(code(&out), 1);
+    assert!(text.contains("✗ vault:"), "{text}");
+}

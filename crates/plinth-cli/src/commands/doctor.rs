@@ -11,6 +11,7 @@ mod engine;
 mod git;
 mod plugin_cache;
 mod project_file;
+mod vault;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,7 @@ const CHECKS: &[Check] = &[
     git::check,
     plugin_cache::check,
     backend::check,
+    vault::check,
 ];
 
 /// A check: what it found, one finding per thing it looked at.
