@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use comfy_table::Table;
-use reqwest::StatusCode;
+use plinth_client::{Client, ClientError};
 
 use crate::context::Context;
 use crate::exit::{CmdResult, Exit, Failure};
@@ -79,38 +79,33 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
-    let client = Client {
-        http: plinth_http::client(&plinth_http::ClientOptions::default())
-            .map_err(|e| Failure::usage(e.to_string()))?,
-        base: server.trim_end_matches('/').to_owned(),
-        token,
-    };
+    let client = Client::new(&server, &token).map_err(|e| Failure::usage(e.to_string()))?;
     runtime.block_on(async {
         match &args.command {
             StateCommand::Versions { instance } => {
                 let path = instance_path(ctx, &args, instance)?;
-                let body = client.get(&format!("/v1/versions/{path}")).await?;
+                let versions = client.versions(&path).await.map_err(refusal)?;
                 if args.json {
-                    println!("{}", String::from_utf8_lossy(&body));
+                    let doc = serde_json::json!({ "instance": path, "versions": versions });
+                    println!("{doc}");
                     return Ok(Exit::Success);
                 }
-                let doc: serde_json::Value = parse(&body)?;
                 let mut table = Table::new();
                 table.load_style(comfy_table::presets::NOTHING);
                 table.set_header(["", "VERSION", "SERIAL", "CREATED", "BY", "SIZE", "NOTE"]);
-                for v in doc["versions"].as_array().into_iter().flatten() {
-                    let serial = match v["serial"].as_i64() {
+                for v in &versions {
+                    let serial = match v.serial {
                         Some(s) => s.to_string(),
                         None => "opaque".into(),
                     };
                     table.add_row([
-                        if v["current"] == true { "*" } else { "" }.to_string(),
-                        v["version"].to_string(),
+                        if v.current { "*" } else { "" }.to_string(),
+                        v.version.to_string(),
                         serial,
-                        v["created_at"].as_str().unwrap_or("").to_string(),
-                        v["created_by"].as_str().unwrap_or("").to_string(),
-                        v["size"].to_string(),
-                        v["note"].as_str().unwrap_or("").to_string(),
+                        v.created_at.clone(),
+                        v.created_by.clone(),
+                        v.size.to_string(),
+                        v.note.clone().unwrap_or_default(),
                     ]);
                 }
                 println!("{table}");
@@ -121,8 +116,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 output,
             } => {
                 let path = instance_path(ctx, &args, instance)?;
-                let query = version.map(|v| format!("?version={v}")).unwrap_or_default();
-                let body = client.get(&format!("/v1/pull/{path}{query}")).await?;
+                let body = client.pull_state(&path, *version).await.map_err(refusal)?;
                 match output {
                     Some(file) => std::fs::write(ctx.cwd.join(file), &body).map_err(|e| {
                         Failure::failure(format!("cannot write {}: {e}", file.display()))
@@ -137,62 +131,48 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
             }
             StateCommand::Rollback { instance, version } => {
                 let path = instance_path(ctx, &args, instance)?;
-                let body = client
-                    .send(
-                        client
-                            .http
-                            .post(format!("{}/v1/rollback/{path}", client.base))
-                            .json(&serde_json::json!({ "version": version })),
-                    )
-                    .await?;
-                let doc: serde_json::Value = parse(&body)?;
+                let done = client.rollback(&path, *version).await.map_err(refusal)?;
                 if args.json {
-                    println!("{doc}");
+                    println!("{}", serde_json::to_string(&done).unwrap_or_default());
                 } else if !ctx.quiet {
                     println!(
                         "{instance}: version {version} restored as the new current version {}",
-                        doc["version"]
+                        done.version
                     );
                 }
             }
             StateCommand::Locks => {
                 let project = project(ctx, &args)?;
-                let body = client.get(&format!("/v1/locks?project={project}")).await?;
+                let locks = client.state_locks(Some(&project)).await.map_err(refusal)?;
                 if args.json {
-                    println!("{}", String::from_utf8_lossy(&body));
+                    println!("{}", serde_json::json!({ "locks": locks }));
                     return Ok(Exit::Success);
                 }
-                let doc: serde_json::Value = parse(&body)?;
                 let mut table = Table::new();
                 table.load_style(comfy_table::presets::NOTHING);
                 table.set_header(["INSTANCE", "LOCK ID", "WHO", "OPERATION", "SINCE", "TOKEN"]);
-                for l in doc["locks"].as_array().into_iter().flatten() {
+                for l in &locks {
                     table.add_row([
-                        l["instance"].as_str().unwrap_or(""),
-                        l["id"].as_str().unwrap_or(""),
-                        l["info"]["Who"].as_str().unwrap_or(""),
-                        l["info"]["Operation"].as_str().unwrap_or(""),
-                        l["locked_at"].as_str().unwrap_or(""),
-                        l["token"].as_str().unwrap_or(""),
+                        l.instance.as_str(),
+                        l.id.as_str(),
+                        l.info["Who"].as_str().unwrap_or(""),
+                        l.info["Operation"].as_str().unwrap_or(""),
+                        l.locked_at.as_str(),
+                        l.token.as_str(),
                     ]);
                 }
                 println!("{table}");
             }
             StateCommand::Unlock { instance, id } => {
                 let path = instance_path(ctx, &args, instance)?;
-                let query = id.as_ref().map(|i| format!("?id={i}")).unwrap_or_default();
-                let body = client
-                    .send(
-                        client
-                            .http
-                            .delete(format!("{}/v1/locks/{path}{query}", client.base)),
-                    )
-                    .await?;
-                let doc: serde_json::Value = parse(&body)?;
+                let released = client
+                    .force_unlock(&path, id.as_deref())
+                    .await
+                    .map_err(refusal)?;
                 if args.json {
-                    println!("{doc}");
+                    println!("{}", serde_json::json!({ "released": released }));
                 } else if !ctx.quiet {
-                    println!("{instance}: released lock {}", doc["released"]["id"]);
+                    println!("{instance}: released lock {:?}", released.id);
                 }
             }
         }
@@ -200,50 +180,13 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     })
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn get(&self, path: &str) -> Result<Vec<u8>, Failure> {
-        self.send(self.http.get(format!("{}{path}", self.base)))
-            .await
+/// A refusal of the server as an exit: held by someone else (409, 423) is "blocked".
+fn refusal(err: ClientError) -> Failure {
+    match err {
+        ClientError::Config(m) => Failure::usage(m),
+        e if e.is_conflict() => Failure::blocked(e.to_string()),
+        e => Failure::failure(e.to_string()),
     }
-
-    /// Sends with the token; maps refusals to exit codes (423 = blocked, 4xx = failure).
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Vec<u8>, Failure> {
-        let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
-            Failure::failure(format!(
-                "cannot reach the plinth server at {}: {e}",
-                self.base
-            ))
-        })?;
-        let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Failure::failure(format!("the server's answer was cut off: {e}")))?
-            .to_vec();
-        if status.is_success() {
-            return Ok(body);
-        }
-        let message = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
-        let message = format!("server refused ({status}): {message}");
-        Err(match status {
-            StatusCode::LOCKED | StatusCode::CONFLICT => Failure::blocked(message),
-            _ => Failure::failure(message),
-        })
-    }
-}
-
-fn parse(body: &[u8]) -> Result<serde_json::Value, Failure> {
-    serde_json::from_slice(body)
-        .map_err(|e| Failure::failure(format!("the server answered with invalid JSON: {e}")))
 }
 
 fn project(ctx: &Context, args: &Args) -> Result<String, Failure> {
