@@ -9,6 +9,33 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use crate::report::{InstanceReport, InstanceStatus, RunReport};
 
+/// An instance's latest drift check.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftResult {
+    /// `in-sync`, `drifted` or `failed`.
+    pub status: String,
+    /// Resources the code would create again.
+    pub add: u32,
+    /// Resources changed outside Terraform.
+    pub change: u32,
+    /// Resources the code would destroy.
+    pub destroy: u32,
+    /// The drift run.
+    pub run_id: String,
+    /// When it ran.
+    pub at: String,
+}
+
+/// A drift run's instance status as drift reports it: unchanged is `in-sync`, a plan with
+/// changes is `drifted`, anything else `failed`.
+pub fn drift_status(instance_status: &str) -> &'static str {
+    match instance_status {
+        "unchanged" => "in-sync",
+        "succeeded" => "drifted",
+        _ => "failed",
+    }
+}
+
 /// What is known of a run when it starts.
 #[derive(Debug, Clone, Copy)]
 pub struct RunStart<'a> {
@@ -293,6 +320,36 @@ impl History {
                     at: r.get("started_at"),
                 };
                 (key, last)
+            })
+            .collect())
+    }
+
+    /// The latest drift check of every instance that had one, keyed by `(env, stack)`.
+    pub async fn latest_drift(
+        &self,
+    ) -> Result<std::collections::HashMap<(String, String), DriftResult>, String> {
+        let rows = sqlx::query(
+            "SELECT r.env, i.stack, i.status, i.add_count, i.change_count, i.destroy_count, r.run_id, r.started_at
+             FROM run_instances i JOIN runs r ON r.run_id = i.run_id
+             WHERE r.action = 'drift' AND i.status != 'skipped'
+             ORDER BY r.started_at, r.run_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| format!("run history: {e}"))?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let key = (r.get::<String, _>("env"), r.get::<String, _>("stack"));
+                let result = DriftResult {
+                    status: drift_status(r.get("status")).to_string(),
+                    add: r.get::<i64, _>("add_count") as u32,
+                    change: r.get::<i64, _>("change_count") as u32,
+                    destroy: r.get::<i64, _>("destroy_count") as u32,
+                    run_id: r.get("run_id"),
+                    at: r.get("started_at"),
+                };
+                (key, result)
             })
             .collect())
     }

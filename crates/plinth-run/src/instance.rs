@@ -23,6 +23,8 @@ pub enum PlanKind {
     Apply,
     /// `plinth destroy`: a destroy plan, applied at once.
     Destroy,
+    /// `plinth drift`: a refreshing plan of what is applied, compared and thrown away.
+    Drift,
 }
 
 /// A plan made and saved in this run.
@@ -67,12 +69,21 @@ impl RunContext {
         } {
             Err(report) => report,
             Ok(planned) if kind == PlanKind::Save => planned_report(&stack, &planned.meta),
+            Ok(planned) if kind == PlanKind::Drift => {
+                // Not saved: a drift check leaves only its log.
+                for file in [files.plan(), files.json(), files.meta()] {
+                    let _ = std::fs::remove_file(file);
+                }
+                let mut r = planned_report(&stack, &planned.meta);
+                r.reason = None;
+                r
+            }
             Ok(planned) => self.apply_now(&stack, planned, kind, &files).await,
         };
         let report = match kind {
             PlanKind::Apply => self.after(report, HookPhase::AfterApply, &files).await,
             PlanKind::Destroy => self.after(report, HookPhase::AfterDestroy, &files).await,
-            PlanKind::Save => report,
+            PlanKind::Save | PlanKind::Drift => report,
         };
         self.finish(report, started, &files)
     }
@@ -321,23 +332,27 @@ impl RunContext {
         std::fs::create_dir_all(&files.dir)
             .map_err(|e| failed(format!("{}: {e}", files.dir.display())))?;
         self.phase(stack, Phase::Inputs);
-        if kind == PlanKind::Destroy
+        if matches!(kind, PlanKind::Destroy | PlanKind::Drift)
             && self
                 .state(stack)
                 .await
                 .map_err(failed)?
                 .is_none_or(|s| s.is_empty())
         {
-            return Err(InstanceReport::new(stack, InstanceStatus::Unchanged)
-                .because("no state: nothing to destroy"));
+            return Err(if kind == PlanKind::Drift {
+                failed("never applied here: no state to compare".into())
+            } else {
+                InstanceReport::new(stack, InstanceStatus::Unchanged)
+                    .because("no state: nothing to destroy")
+            });
         }
-        if kind != PlanKind::Destroy {
+        if matches!(kind, PlanKind::Save | PlanKind::Apply) {
             // Generators write files the plan reads; their output is in the instance's log.
             self.before_plan(stack, files).await?;
         }
         let secrets = self.secrets(stack).await.map_err(blocked)?;
         let inputs = self
-            .inputs(stack, kind != PlanKind::Apply)
+            .inputs(stack, matches!(kind, PlanKind::Save | PlanKind::Destroy))
             .await
             .map_err(|e| match e {
                 InputError::Blocked(m) => blocked(m),

@@ -38,7 +38,7 @@ pub use context::{RunContext, RunOptions};
 pub use copies::CopyRecord;
 pub use env_lock::{Holder, holder as lock_holder};
 pub use events::{Event, Phase};
-pub use history::{History, LastRun, RunRow};
+pub use history::{DriftResult, History, LastRun, RunRow, drift_status};
 pub use hooks::{HookPhase, HookReport};
 pub use instance::PlanKind;
 pub use lifecycle::{
@@ -89,6 +89,8 @@ pub enum Mode {
     Destroy,
     /// `plinth exec -- ARGS`: an engine command in each instance's context, one at a time.
     Exec(Vec<String>),
+    /// `plinth drift`: a refreshing plan of each instance, reported and thrown away.
+    Drift,
 }
 
 impl Mode {
@@ -99,6 +101,7 @@ impl Mode {
             Mode::ApplySaved(_) | Mode::ApplyAuto => "apply",
             Mode::Destroy => "destroy",
             Mode::Exec(_) => "exec",
+            Mode::Drift => "drift",
         }
     }
 }
@@ -273,6 +276,11 @@ impl Run {
             prerequisites.clear();
             parallelism = 1;
         }
+        if self.mode == Mode::Drift {
+            // Each instance is compared with what it reads from state: a failed upstream
+            // check says nothing about its dependents.
+            prerequisites.clear();
+        }
         if self.mode == Mode::Destroy {
             // Dependents go first; a stack waits for everything that depends on it.
             order.reverse();
@@ -317,6 +325,7 @@ impl Run {
                         Mode::Destroy => ctx.run_instance(stack, PlanKind::Destroy).await,
                         Mode::ApplySaved(plan_run) => ctx.run_saved(stack, plan_run).await,
                         Mode::Exec(args) => ctx.exec_instance(stack, args).await,
+                        Mode::Drift => ctx.run_instance(stack, PlanKind::Drift).await,
                     }
                 }
             },

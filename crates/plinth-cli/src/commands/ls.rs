@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use plinth_project::{Affected, ChangeSet, Project};
-use plinth_run::{History, LastRun};
+use plinth_run::{DriftResult, History, LastRun};
 
 use crate::context::Context;
 use crate::exit::{CmdResult, Exit, Failure};
@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         }
         None => None,
     };
-    let last_runs = last_runs(&project)?;
+    let (last_runs, drifts) = last_runs(&project)?;
     // Rows are made as they are written, from the project's own data: a listing of 250,000
     // instances never holds them all.
     let rows = || {
@@ -86,7 +86,9 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
             .map(|(env, stack)| {
                 let mut row = Row::new(&project, env, stack, affected.as_ref());
                 if !last_runs.is_empty() {
-                    row.last = last_runs.get(&(env.to_string(), stack.id.clone()));
+                    let key = (env.to_string(), stack.id.clone());
+                    row.last = last_runs.get(&key);
+                    row.drift = drifts.get(&key);
                 }
                 row
             })
@@ -115,16 +117,23 @@ struct Row<'a> {
     lifecycle: &'static str,
     reason: Option<String>,
     last: Option<&'a LastRun>,
+    drift: Option<&'a DriftResult>,
 }
 
-/// The latest run outcome of each instance, from `.plinth/plinth.db` when it exists.
-fn last_runs(project: &Project) -> Result<HashMap<(String, String), LastRun>, Failure> {
+type ByInstance<T> = HashMap<(String, String), T>;
+
+/// The latest run outcome and drift check of each instance, from `.plinth/plinth.db` when it
+/// exists.
+fn last_runs(project: &Project) -> Result<(ByInstance<LastRun>, ByInstance<DriftResult>), Failure> {
     let db = plinth_engine::Layout::new(&project.root).database();
     if !db.is_file() {
-        return Ok(HashMap::new());
+        return Ok((HashMap::new(), HashMap::new()));
     }
     crate::runner::runtime()?
-        .block_on(async { History::open(&db).await?.latest().await })
+        .block_on(async {
+            let history = History::open(&db).await?;
+            Ok::<_, String>((history.latest().await?, history.latest_drift().await?))
+        })
         .map_err(Failure::failure)
 }
 
@@ -151,6 +160,7 @@ impl<'a> Row<'a> {
             lifecycle,
             reason,
             last: None,
+            drift: None,
         }
     }
 }
@@ -199,6 +209,9 @@ impl serde::Serialize for Row<'_> {
         if let Some(last) = self.last {
             map.serialize_entry("last_run", last)?;
         }
+        if let Some(drift) = self.drift {
+            map.serialize_entry("drift", drift)?;
+        }
         if let Some(reason) = &self.reason {
             map.serialize_entry("reason", reason)?;
         }
@@ -219,8 +232,8 @@ fn write_text<'a, I: Iterator<Item = Row<'a>>>(
     let life = "LIFECYCLE".len().max(10);
     write!(
         out,
-        "{:width$}  {:life$}  {:18}  DEPENDS ON",
-        "INSTANCE", "LIFECYCLE", "LAST RUN"
+        "{:width$}  {:life$}  {:18}  {:16}  DEPENDS ON",
+        "INSTANCE", "LIFECYCLE", "LAST RUN", "DRIFT"
     )?;
     writeln!(out, "{}", if with_reason { "  (WHY)" } else { "" })?;
     for r in rows() {
@@ -234,9 +247,13 @@ fn write_text<'a, I: Iterator<Item = Row<'a>>>(
             || "never run".to_string(),
             |l| format!("{} {}", l.action, l.status),
         );
+        let drift = r.drift.map_or_else(
+            || "-".to_string(),
+            |d| format!("{} {}", d.status, age(&d.at)),
+        );
         write!(
             out,
-            "{id:width$}  {:life$}  {status:18}  {deps}",
+            "{id:width$}  {:life$}  {status:18}  {drift:16}  {deps}",
             r.lifecycle
         )?;
         match &r.reason {
@@ -245,4 +262,19 @@ fn write_text<'a, I: Iterator<Item = Row<'a>>>(
         }
     }
     Ok(())
+}
+
+/// `3m`, `5h`, `2d` since an RFC 3339 time.
+fn age(at: &str) -> String {
+    let Ok(t) = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+    else {
+        return String::new();
+    };
+    let secs = (time::OffsetDateTime::now_utc() - t).whole_seconds().max(0);
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
 }

@@ -9,6 +9,7 @@ pub mod check_secrets;
 pub mod cost;
 pub mod destroy;
 pub mod doctor;
+pub mod drift;
 pub mod env;
 pub mod exec;
 pub mod graph;
@@ -44,6 +45,8 @@ pub enum Command {
     Apply(Box<apply::Args>),
     /// Destroy an environment's instances in reverse dependency order.
     Destroy(Box<destroy::Args>),
+    /// Check each instance for changes made outside Terraform (exit 2 when any drifted).
+    Drift(Box<drift::Args>),
     /// Ephemeral copies of an environment: up, down, ls, reap.
     Env(Box<env::Args>),
     /// Run an engine command in each selected instance's context (`-- state list`).
@@ -81,6 +84,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Plan(args) => plan::run(ctx, *args),
         Command::Apply(args) => apply::run(ctx, *args),
         Command::Destroy(args) => destroy::run(ctx, *args),
+        Command::Drift(args) => drift::run(ctx, *args),
         Command::Env(args) => env::run(ctx, *args),
         Command::Exec(args) => exec::run(ctx, *args),
         Command::Output(args) => output::run(ctx, *args),
