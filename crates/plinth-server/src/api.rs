@@ -195,3 +195,11 @@ pub(crate) async fn not_found() -> ApiError {
         "no such endpoint; the state backend is /v1/state/{project}/{env}/{stack}",
     )
 }
+
+/// A known route with a method it does not serve: a JSON 405 (axum's own has no body).
+pub(crate) async fn method_not_allowed(method: axum::http::Method) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed on this endpoint"),
+    )
+}

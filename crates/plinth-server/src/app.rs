@@ -88,5 +88,6 @@ pub fn router_with(store: Store, config: ServerConfig, extra: Router) -> Router 
         .with_state(app.clone())
         .merge(extra)
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(app, metrics::record))
 }
