@@ -172,10 +172,64 @@ fn the_dashboard_shows_what_real_runs_did() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     project(root, &server);
+    // A git repository, so the runs record the commit they applied.
+    for args in [
+        &["init", "-q"][..],
+        &["add", "-A"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "commit",
+            "-qm",
+            "infra",
+        ],
+    ] {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(root)
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap().trim().to_owned();
     let dev_run = apply(root, &writer, "dev");
     let prod_run = apply(root, &writer, "prod");
     ensure_reported(&server, root, &writer, &dev_run);
     ensure_reported(&server, root, &writer, &prod_run);
+    // A drift check just now that found prod's network changed out of band, and a held lock.
+    let now = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .unwrap();
+    let now = String::from_utf8(now.stdout).unwrap().trim().to_owned();
+    let drift = json!({"run_id": "20260101-000000-drift1", "project": PROJECT, "action": "drift",
+        "env": "prod", "status": "succeeded", "source": "server", "who": "plinth-server",
+        "started_at": now, "finished_at": now,
+        "instances": [{"stack": "network", "status": "drifted", "change": 1},
+                      {"stack": "app", "status": "in-sync"}]});
+    let (status, body) = post_json(&server, &writer, "/v1/runs", &drift);
+    assert_eq!(status, 200, "{body}");
+    let lock =
+        json!({"ID": "0b6f-lock", "Operation": "OperationTypeApply", "Who": "sre@oncall-laptop"});
+    let (status, _) = server.http(
+        Some(&writer),
+        "LOCK",
+        &server.state_url("prod", "app"),
+        lock.to_string().into_bytes(),
+        &[],
+    );
+    assert_eq!(status, 200);
 
     let mut browser = Browser::launch();
     let base = server.url.clone();
@@ -226,14 +280,14 @@ fn the_dashboard_shows_what_real_runs_did() {
     );
 
     // Sign-in through the form, back to the page first asked for.
-    browser.goto(&format!("{base}/runs?env=prod"));
+    browser.goto(&format!("{base}/runs?env=prod&action=apply"));
     let script = format!(
         "document.querySelector('input[name=token]').value = {}; \
          document.querySelector('form.signin').requestSubmit(); true",
         serde_json::to_string(&reader).unwrap()
     );
     browser.eval_and_wait(&script);
-    assert_eq!(browser.location(), "/runs?env=prod");
+    assert_eq!(browser.location(), "/runs?env=prod&action=apply");
     let cookies = browser.cookies();
     let session = cookies
         .iter()
@@ -270,14 +324,45 @@ fn the_dashboard_shows_what_real_runs_did() {
     for cell in cells {
         let text = cell[2].as_str().unwrap();
         assert!(text.contains("apply succeeded"), "{cell}");
+        assert!(text.contains(&head[..7]), "the applied commit: {cell}");
         assert!(text.contains("ago"), "{cell}");
     }
+    let cell = |env: &str, stack: &str| {
+        cells
+            .iter()
+            .find(|c| c[0] == env && c[1] == stack)
+            .map(|c| c[2].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(
+        cell("prod", "network").contains("drifted +0 ~1 -0"),
+        "{}",
+        cell("prod", "network")
+    );
+    assert!(
+        cell("prod", "app").contains("in-sync"),
+        "{}",
+        cell("prod", "app")
+    );
+    assert!(
+        cell("prod", "app").contains("locked: sre@oncall-laptop"),
+        "{}",
+        cell("prod", "app")
+    );
+    assert!(
+        !cell("dev", "app").contains("locked"),
+        "{}",
+        cell("dev", "app")
+    );
     let headers = browser
         .eval("[...document.querySelectorAll('table.matrix thead th')].map(t => t.innerText)");
     assert_eq!(headers, json!(["stack", "dev", "prod"]));
     let totals = browser.eval("document.querySelector('.total[data-env=dev]').innerText");
     assert!(totals.as_str().unwrap().contains("2 instances"), "{totals}");
     assert!(totals.as_str().unwrap().contains("2 applied"), "{totals}");
+    let totals = browser.eval("document.querySelector('.total[data-env=prod]').innerText");
+    assert!(totals.as_str().unwrap().contains("1 drifted"), "{totals}");
+    assert!(totals.as_str().unwrap().contains("1 locked"), "{totals}");
     browser.screenshot("dashboard-overview");
     // On a phone the page itself never scrolls sideways (the matrix scrolls in its box).
     browser.viewport(390, 844, true);

@@ -104,8 +104,18 @@ pub struct Overview {
     pub project: Option<String>,
     /// Its instances, by environment then stack; ephemeral copies are left out.
     pub instances: Vec<InstanceStatus>,
-    /// How many ephemeral copies the project has.
-    pub copies: usize,
+    /// The names of the project's ephemeral copies (left out of `instances`).
+    pub copies: BTreeSet<String>,
+}
+
+/// Changes whenever a run of the project is recorded, replaced or removed: a cache of
+/// [`Store::last_applies`] keyed by it is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunsStamp {
+    /// Runs of the project.
+    pub count: i64,
+    /// The newest `received` time among them (a re-post gets a new one).
+    pub newest_ms: i64,
 }
 
 /// A run as the runs list shows it.
@@ -219,7 +229,8 @@ impl Store {
         .collect()
     }
 
-    /// The overview of `project` (default: the first project the server knows).
+    /// The overview of `project` (default: the first project the server knows), without the
+    /// last applies (see [`Store::last_applies`]).
     pub async fn dashboard_overview(&self, project: Option<&str>) -> Result<Overview, StateError> {
         let projects = self.dashboard_projects().await?;
         let chosen = match project {
@@ -232,13 +243,27 @@ impl Store {
                 ..Overview::default()
             });
         };
+        // Independent reads, run at once on the pool's connections.
+        let q = |sql: &'static str| sqlx::query(sql).bind(project.clone()).fetch_all(&self.pool);
+        let (instance_rows, drift_rows, lock_rows, queue_rows, pull_rows, copy_rows) = tokio::try_join!(
+            q("SELECT env, stack, current_version, updated_ms FROM instances WHERE project = $1"),
+            q(
+                "SELECT env, stack, status, add_count, change_count, destroy_count, checked_ms, \
+             run_id FROM drift WHERE project = $1"
+            ),
+            q(
+                "SELECT i.env, i.stack, l.lock_id, l.info, l.holder, l.created_ms FROM locks l \
+             JOIN instances i ON i.id = l.instance WHERE i.project = $1"
+            ),
+            q(
+                "SELECT env, stack, COUNT(*) AS n FROM pull_lock_queue WHERE project = $1 \
+             GROUP BY env, stack"
+            ),
+            q("SELECT env, stack, repo, number, acquired_ms FROM pull_locks WHERE project = $1"),
+            q("SELECT name FROM copies WHERE project = $1"),
+        )?;
         let mut cells: BTreeMap<(String, String), InstanceStatus> = BTreeMap::new();
-        let rows = sqlx::query(
-            "SELECT env, stack, current_version, updated_ms FROM instances WHERE project = $1",
-        )
-        .bind(&project)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = instance_rows;
         for row in &rows {
             let version: i64 = row.try_get("current_version")?;
             let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
@@ -250,6 +275,85 @@ impl Store {
             }
         }
 
+        let rows = drift_rows;
+        for row in &rows {
+            let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
+            c.drift = Some(drift_of(row)?);
+        }
+
+        let rows = lock_rows;
+        for row in &rows {
+            let (who, operation) =
+                lock_who(&row.try_get::<String, _>("info")?, row.try_get("holder")?);
+            let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
+            c.state_lock = Some(StateLockBrief {
+                who,
+                operation,
+                lock_id: row.try_get("lock_id")?,
+                since_ms: row.try_get("created_ms")?,
+            });
+        }
+
+        let queued: HashMap<(String, String), i64> = queue_rows
+            .iter()
+            .map(|row| {
+                Ok((
+                    (row.try_get("env")?, row.try_get("stack")?),
+                    row.try_get("n")?,
+                ))
+            })
+            .collect::<Result<_, StateError>>()?;
+        let rows = pull_rows;
+        for row in &rows {
+            let key: (String, String) = (row.try_get("env")?, row.try_get("stack")?);
+            let n = queued.get(&key).copied().unwrap_or(0);
+            let c = cell_of(&mut cells, key.0, key.1);
+            c.pull_lock = Some(PullLockBrief {
+                repo: row.try_get("repo")?,
+                number: row.try_get("number")?,
+                since_ms: row.try_get("acquired_ms")?,
+                queued: n,
+            });
+        }
+
+        let copies: BTreeSet<String> = copy_rows
+            .iter()
+            .map(|row| row.try_get("name"))
+            .collect::<Result<_, _>>()?;
+        let instances = cells
+            .into_values()
+            .filter(|c| !copies.contains(&c.env))
+            .collect();
+        Ok(Overview {
+            projects,
+            project: Some(project),
+            instances,
+            copies,
+        })
+    }
+
+    /// The project's [`RunsStamp`].
+    pub async fn runs_stamp(&self, project: &str) -> Result<RunsStamp, StateError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(received_ms), 0) AS newest FROM runs \
+             WHERE project = $1",
+        )
+        .bind(project)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RunsStamp {
+            count: row.try_get("n")?,
+            newest_ms: row.try_get("newest")?,
+        })
+    }
+
+    /// The newest apply or destroy of each instance of the project, by `(env, stack)`. It
+    /// reads the whole apply history, so callers cache it under [`Store::runs_stamp`].
+    pub async fn last_applies(
+        &self,
+        project: &str,
+    ) -> Result<HashMap<(String, String), ApplyBrief>, StateError> {
+        let mut out = HashMap::new();
         // The newest apply or destroy of each instance, chosen in the database: a history of
         // tens of thousands of runs stays there instead of crossing into the process.
         let rows = sqlx::query(
@@ -263,102 +367,24 @@ impl Store {
                  AND ri.status NOT IN ('skipped', 'pending') \
              ) latest WHERE rn = 1",
         )
-        .bind(&project)
+        .bind(project)
         .fetch_all(&self.pool)
         .await?;
         for row in &rows {
-            let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
-            c.last_apply = Some(ApplyBrief {
-                run_id: row.try_get("run_id")?,
-                action: row.try_get("action")?,
-                status: row.try_get("status")?,
-                commit: row.try_get("commit_sha")?,
-                who: row.try_get("who")?,
-                at_ms: row.try_get("at_ms")?,
-            });
-        }
-
-        let rows = sqlx::query(
-            "SELECT env, stack, status, add_count, change_count, destroy_count, checked_ms, \
-             run_id FROM drift WHERE project = $1",
-        )
-        .bind(&project)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
-            c.drift = Some(drift_of(row)?);
-        }
-
-        let rows = sqlx::query(
-            "SELECT i.env, i.stack, l.lock_id, l.info, l.holder, l.created_ms FROM locks l \
-             JOIN instances i ON i.id = l.instance WHERE i.project = $1",
-        )
-        .bind(&project)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            let (who, operation) =
-                lock_who(&row.try_get::<String, _>("info")?, row.try_get("holder")?);
-            let c = cell_of(&mut cells, row.try_get("env")?, row.try_get("stack")?);
-            c.state_lock = Some(StateLockBrief {
-                who,
-                operation,
-                lock_id: row.try_get("lock_id")?,
-                since_ms: row.try_get("created_ms")?,
-            });
-        }
-
-        let queued: HashMap<(String, String), i64> = sqlx::query(
-            "SELECT env, stack, COUNT(*) AS n FROM pull_lock_queue WHERE project = $1 \
-             GROUP BY env, stack",
-        )
-        .bind(&project)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok((
+            out.insert(
                 (row.try_get("env")?, row.try_get("stack")?),
-                row.try_get("n")?,
-            ))
-        })
-        .collect::<Result<_, StateError>>()?;
-        let rows = sqlx::query(
-            "SELECT env, stack, repo, number, acquired_ms FROM pull_locks WHERE project = $1",
-        )
-        .bind(&project)
-        .fetch_all(&self.pool)
-        .await?;
-        for row in &rows {
-            let key: (String, String) = (row.try_get("env")?, row.try_get("stack")?);
-            let n = queued.get(&key).copied().unwrap_or(0);
-            let c = cell_of(&mut cells, key.0, key.1);
-            c.pull_lock = Some(PullLockBrief {
-                repo: row.try_get("repo")?,
-                number: row.try_get("number")?,
-                since_ms: row.try_get("acquired_ms")?,
-                queued: n,
-            });
+                ApplyBrief {
+                    run_id: row.try_get("run_id")?,
+                    action: row.try_get("action")?,
+                    status: row.try_get("status")?,
+                    commit: row.try_get("commit_sha")?,
+                    who: row.try_get("who")?,
+                    at_ms: row.try_get("at_ms")?,
+                },
+            );
         }
 
-        let copies: BTreeSet<String> = sqlx::query("SELECT name FROM copies WHERE project = $1")
-            .bind(&project)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| row.try_get("name"))
-            .collect::<Result<_, _>>()?;
-        let instances = cells
-            .into_values()
-            .filter(|c| !copies.contains(&c.env))
-            .collect();
-        Ok(Overview {
-            projects,
-            project: Some(project),
-            instances,
-            copies: copies.len(),
-        })
+        Ok(out)
     }
 
     /// The newest runs matching `filter`, with per-run instance counts.

@@ -45,7 +45,7 @@ pub use audit::AuditEntry;
 pub use copies::{CopyRecord, CopyStatus, CopyUpdate, PutMode};
 pub use dashboard::{
     ApplyBrief, DriftBrief, InstanceRun, InstanceStatus, Overview, PullLockBrief, RunFilter,
-    RunListItem, RunProgress, StateBrief, StateLockBrief,
+    RunListItem, RunProgress, RunsStamp, StateBrief, StateLockBrief,
 };
 pub use db::DbKind;
 pub use deliveries::{DELIVERY_JOB_KIND, Delivery, Recorded};

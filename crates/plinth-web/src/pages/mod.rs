@@ -17,9 +17,9 @@ pub(crate) fn badge(status: &str) -> Markup {
     html! { span class={ "badge " (status_class(status)) } { (status) } }
 }
 
-/// An age with its exact time on hover.
+/// An age, with its exact time in `datetime`.
 pub(crate) fn ago(ms: i64, now: i64) -> Markup {
-    html! { time datetime=(rfc3339(ms)) title=(rfc3339(ms)) { (age(ms, now)) " ago" } }
+    html! { time datetime=(rfc3339(ms)) { (age(ms, now)) " ago" } }
 }
 
 /// What a page says when it has nothing to show, and why.

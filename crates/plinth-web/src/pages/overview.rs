@@ -2,7 +2,7 @@
 //! apply (status, commit, age), its drift (status, counts, age) and who holds it (Terraform's
 //! state lock, a pull request's lock). Totals cover every instance; the rows are paged.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
 use axum::Extension;
@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use plinth_state::InstanceStatus;
+use plinth_state::{ApplyBrief, InstanceStatus};
 use serde::Deserialize;
 
 use crate::display::{counts, env_order, instance_href, now_ms, query_value, short};
@@ -61,10 +61,14 @@ pub(crate) async fn page(
     Query(params): Query<Params>,
 ) -> Result<Response, WebError> {
     let started = Instant::now();
-    let overview = web
+    let mut overview = web
         .store
         .dashboard_overview(non_empty(params.project.clone()).as_deref())
         .await?;
+    if let Some(project) = overview.project.clone() {
+        let applies = web.last_applies.get(&web.store, &project).await?;
+        merge(&mut overview.instances, &applies, &overview.copies);
+    }
     let db_ms = started.elapsed().as_secs_f64() * 1000.0;
     let now = now_ms();
 
@@ -177,8 +181,8 @@ pub(crate) async fn page(
                 }
                 (pager(&params, &project, page_no, pages, shown.len()))
             }
-            @if overview.copies > 0 {
-                p.note { (overview.copies) " ephemeral copies are listed under "
+            @if !overview.copies.is_empty() {
+                p.note { (overview.copies.len()) " ephemeral copies are listed under "
                          a href="/copies" { "Copies" } "." }
             }
         }
@@ -191,6 +195,36 @@ pub(crate) async fn page(
         markup,
     )
         .into_response())
+}
+
+/// Puts each instance's last apply into its row (adding rows for instances known only from
+/// runs), leaving ephemeral copies out.
+fn merge(
+    instances: &mut Vec<InstanceStatus>,
+    applies: &HashMap<(String, String), ApplyBrief>,
+    copies: &BTreeSet<String>,
+) {
+    let mut index: HashMap<(String, String), usize> = instances
+        .iter()
+        .enumerate()
+        .map(|(n, i)| ((i.env.clone(), i.stack.clone()), n))
+        .collect();
+    for ((env, stack), apply) in applies.iter() {
+        if copies.contains(env) {
+            continue;
+        }
+        let n = *index
+            .entry((env.clone(), stack.clone()))
+            .or_insert_with(|| {
+                instances.push(InstanceStatus {
+                    env: env.clone(),
+                    stack: stack.clone(),
+                    ..InstanceStatus::default()
+                });
+                instances.len() - 1
+            });
+        instances[n].last_apply = Some(apply.clone());
+    }
 }
 
 fn cell(project: &str, i: &InstanceStatus, now: i64) -> Markup {
