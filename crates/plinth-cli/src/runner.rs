@@ -86,6 +86,7 @@ pub fn options(
         parallelism: args.jobs,
         approve_destructive,
         lock_wait: Duration::from_secs(secs),
+        reuse_plans: Vec::new(),
     })
 }
 

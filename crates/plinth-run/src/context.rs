@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub approve_destructive: bool,
     /// How long to wait for the environment's run lock.
     pub lock_wait: std::time::Duration,
+    /// Earlier plan runs of this environment, newest first, whose plans a plan run may keep:
+    /// an instance whose fingerprint has not moved gets that plan again instead of a new
+    /// engine plan (a push to a pull request re-plans only what it touched).
+    pub reuse_plans: Vec<String>,
 }
 
 /// A run's shared, read-only context (plus the state cache).
@@ -89,6 +93,8 @@ pub struct RunContext {
     pub events: UnboundedSender<Event>,
     /// This run's id.
     pub run_id: String,
+    /// `RunOptions::reuse_plans`.
+    pub reuse_plans: Vec<String>,
 }
 
 impl RunContext {
@@ -239,6 +245,7 @@ impl RunContext {
             lock_fd: Default::default(),
             events,
             run_id,
+            reuse_plans: opts.reuse_plans.clone(),
             project,
         };
         ctx.check_state_isolation()?;

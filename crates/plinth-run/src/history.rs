@@ -416,6 +416,7 @@ impl History {
             hooks: Vec::new(),
             exit_code: None,
             replan: false,
+            reused_from: None,
         })
         .collect();
         Ok(Some((run_row(&row), instances)))

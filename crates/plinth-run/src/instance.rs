@@ -62,6 +62,13 @@ impl RunContext {
         // Where no plan rule can block (unprotected environments), one `apply -auto-approve`
         // plans and applies in a single engine process instead of plan, show and apply.
         let direct = kind == PlanKind::Apply && !self.environment.protected;
+        if kind == PlanKind::Save
+            && let Some(meta) = self.reuse_plan(&stack, &files).await
+        {
+            let mut report = planned_report(&stack, &meta);
+            report.reused_from = meta.reused_from;
+            return self.finish(report, started, &files);
+        }
         let report = match if direct {
             Err(self.apply_direct(&stack, &files).await)
         } else {
@@ -439,6 +446,7 @@ impl RunContext {
             summary,
             needs_approval,
             pending_upstream: self.pending_upstream(stack),
+            reused_from: None,
         };
         if meta.summary.has_changes {
             self.pending
@@ -658,7 +666,7 @@ impl RunContext {
     }
 
     /// The direct upstream stacks of `stack` whose plan in this run has changes.
-    fn pending_upstream(&self, stack: &str) -> Vec<String> {
+    pub(crate) fn pending_upstream(&self, stack: &str) -> Vec<String> {
         let pending = self.pending.lock().expect("no panics under this lock");
         let node = self.graph.node(stack).expect("graph stacks exist");
         node.depends_on

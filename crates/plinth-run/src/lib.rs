@@ -17,6 +17,7 @@ mod outputs;
 mod promotion;
 mod publish;
 mod report;
+mod reuse;
 mod run_id;
 mod saved;
 mod scheduler;

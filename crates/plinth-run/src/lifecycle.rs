@@ -123,6 +123,7 @@ fn run_options(opts: &CopyOptions, template: &str) -> RunOptions {
         parallelism: opts.parallelism,
         approve_destructive: false,
         lock_wait: opts.lock_wait,
+        reuse_plans: Vec::new(),
     }
 }
 

@@ -60,6 +60,7 @@ pub async fn env_outputs(
         parallelism: None,
         approve_destructive: false,
         lock_wait: std::time::Duration::ZERO,
+        reuse_plans: Vec::new(),
     };
     let ctx = RunContext::prepare(
         project,

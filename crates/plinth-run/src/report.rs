@@ -83,6 +83,9 @@ pub struct InstanceReport {
     /// reads: planning it again is the way on.
     #[serde(skip)]
     pub replan: bool,
+    /// The earlier plan run whose plan this run kept (nothing it consumed had moved).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reused_from: Option<String>,
 }
 
 impl InstanceReport {
@@ -101,6 +104,7 @@ impl InstanceReport {
             hooks: Vec::new(),
             exit_code: None,
             replan: false,
+            reused_from: None,
         }
     }
 

@@ -33,6 +33,10 @@ pub struct PlanMeta {
     /// plan is stale and must be made again.
     #[serde(default)]
     pub pending_upstream: Vec<String>,
+    /// The run whose engine made this plan, when this run kept it because nothing it consumed
+    /// had moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
 }
 
 /// The record of a whole plan run.
