@@ -1,6 +1,7 @@
 //! Runs: plan, apply and destroy of an environment's instances along its DAG, with saved
 //! plans that cannot be applied stale, a local run lock per environment, and run history.
 
+mod changes;
 mod context;
 mod copies;
 mod env_lock;
@@ -35,6 +36,7 @@ use plinth_engine::EngineError;
 use plinth_project::Project;
 use tokio::sync::mpsc::UnboundedSender;
 
+pub use changes::{ChangesError, changes_since};
 pub use context::{RunContext, RunOptions};
 pub use copies::CopyRecord;
 pub use env_lock::{Holder, holder as lock_holder};
