@@ -16,6 +16,13 @@ impl Layout {
         }
     }
 
+    /// The layout of a project whose work directory (its `.plinth/`) is `dir`.
+    pub fn at(dir: &Path) -> Self {
+        Layout {
+            root: dir.to_path_buf(),
+        }
+    }
+
     /// `.plinth/` itself.
     pub fn base(&self) -> &Path {
         &self.root

@@ -18,6 +18,10 @@ pub struct Project {
     pub config: ProjectConfig,
     /// Every stack, sorted by id.
     pub stacks: Vec<Stack>,
+    /// Where plinth keeps its work for this project: `.plinth/` under the root, or the
+    /// directory [`with_work_dir`](Self::with_work_dir) gave (the server keeps one per pull
+    /// request, outside the throw-away worktree).
+    pub work_dir: PathBuf,
     index: HashMap<String, usize>,
 }
 
@@ -222,11 +226,18 @@ impl Project {
             return Err(diags);
         }
         Ok(Project {
+            work_dir: root.join(".plinth"),
             root,
             config,
             stacks,
             index,
         })
+    }
+
+    /// The same project with its work (plans, history, engine data) kept under `dir`.
+    pub fn with_work_dir(mut self, dir: PathBuf) -> Project {
+        self.work_dir = dir;
+        self
     }
 
     /// The stack with id `id`.

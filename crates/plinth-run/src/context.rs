@@ -214,7 +214,7 @@ impl RunContext {
             .or(settings.parallelism)
             .unwrap_or_else(default_parallelism)
             .max(1);
-        let layout = Layout::new(&project.root);
+        let layout = Layout::at(&project.work_dir);
         let commit = plinth_vcs::Repo::discover(&project.root)
             .ok()
             .and_then(|r| r.head().ok().flatten());

@@ -63,7 +63,7 @@ pub async fn copy_template(project: &Project, name: &str) -> Result<Option<Strin
     if project.config.environment(name).is_some() {
         return Ok(None);
     }
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     if !db.is_file() {
         return Ok(None);
     }
@@ -151,7 +151,7 @@ pub async fn env_up(
         events,
     )
     .await?;
-    let history = History::open(&plinth_engine::Layout::new(&project.root).database())
+    let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
         .await
         .map_err(RunError::Other)?;
     let earlier = history.copy(&opts.name).await.map_err(RunError::Other)?;
@@ -285,7 +285,7 @@ pub async fn env_down(
     opts: CopyOptions,
     events: UnboundedSender<Event>,
 ) -> Result<DownReport, RunError> {
-    let history = History::open(&plinth_engine::Layout::new(&project.root).database())
+    let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
         .await
         .map_err(RunError::Other)?;
     let Some(mut copy) = history.copy(&opts.name).await.map_err(RunError::Other)? else {
@@ -311,7 +311,7 @@ pub async fn env_down(
             .remove_copy(&opts.name)
             .await
             .map_err(RunError::Other)?;
-        let layout = plinth_engine::Layout::new(&project.root);
+        let layout = plinth_engine::Layout::at(&project.work_dir);
         for dir in [
             layout.base().join("state").join(&opts.name),
             layout.base().join("work").join(&opts.name),
@@ -331,7 +331,7 @@ pub async fn env_down(
 
 /// The copies whose `expires_at` has passed.
 pub async fn expired_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     if !db.is_file() {
         return Ok(Vec::new());
     }
@@ -353,7 +353,7 @@ pub async fn expired_copies(project: &Project) -> Result<Vec<CopyRecord>, RunErr
 
 /// Every recorded copy.
 pub async fn list_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     if !db.is_file() {
         return Ok(Vec::new());
     }
@@ -367,7 +367,7 @@ pub async fn list_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError>
 
 /// `.plinth/copies/NAME/`: the outputs file given to tests.
 fn copy_dir(project: &Project, name: &str) -> PathBuf {
-    plinth_engine::Layout::new(&project.root)
+    plinth_engine::Layout::at(&project.work_dir)
         .base()
         .join("copies")
         .join(name)

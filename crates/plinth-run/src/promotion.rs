@@ -342,7 +342,7 @@ pub async fn promotion_report(
         .cloned()
         .collect();
     let modules = project.local_modules();
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     let (upstream, here) = if db.is_file() {
         let history = History::open(&db).await.map_err(RunError::Other)?;
         (

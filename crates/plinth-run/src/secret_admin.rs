@@ -216,7 +216,7 @@ pub async fn rotate_secret(
     let version = plinth_secrets::set_key(store.as_ref(), path, key, value)
         .await
         .map_err(|e| RunError::Blocked(format!("secret `{name}`: {e}")))?;
-    let history = History::open(&plinth_engine::Layout::new(&project.root).database())
+    let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
         .await
         .map_err(RunError::Other)?;
     sqlx::query(
@@ -255,7 +255,7 @@ pub async fn rotations(
     project: &Project,
     env: &str,
 ) -> Result<Vec<(String, String, i64, String, String)>, RunError> {
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     if !db.is_file() {
         return Ok(Vec::new());
     }

@@ -175,7 +175,7 @@ fn from_plan(
     if !plinth_run::is_valid_run_id(run) {
         return Err(Failure::usage(format!("`{run}` is not a run id")));
     }
-    let layout = Layout::new(&project.root);
+    let layout = Layout::at(&project.work_dir);
     let manifest: RunManifest = read_json(&layout.run_dir(run).join("run.json"))
         .map_err(|_| Failure::usage(format!("no saved plan run `{run}` (see `plinth runs`)")))?;
     if manifest.env != env {

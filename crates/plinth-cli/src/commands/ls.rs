@@ -125,7 +125,7 @@ type ByInstance<T> = HashMap<(String, String), T>;
 /// The latest run outcome and drift check of each instance, from `.plinth/plinth.db` when it
 /// exists.
 fn last_runs(project: &Project) -> Result<(ByInstance<LastRun>, ByInstance<DriftResult>), Failure> {
-    let db = plinth_engine::Layout::new(&project.root).database();
+    let db = plinth_engine::Layout::at(&project.work_dir).database();
     if !db.is_file() {
         return Ok((HashMap::new(), HashMap::new()));
     }

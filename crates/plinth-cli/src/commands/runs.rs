@@ -27,7 +27,7 @@ pub struct Args {
 /// Runs `plinth runs`.
 pub fn run(ctx: &Context, args: Args) -> CmdResult {
     let project = crate::project::load_outline(ctx)?;
-    let layout = Layout::new(&project.root);
+    let layout = Layout::at(&project.work_dir);
     let db = layout.database();
     if !db.is_file() {
         if args.run_id.is_some() {

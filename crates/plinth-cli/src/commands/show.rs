@@ -29,7 +29,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     if !plinth_run::is_valid_run_id(&args.run_id) {
         return Err(Failure::usage(format!("`{}` is not a run id", args.run_id)));
     }
-    let layout = Layout::new(&project.root);
+    let layout = Layout::at(&project.work_dir);
     let db = layout.database();
     let rt = runner::runtime()?;
     let found = if db.is_file() {
