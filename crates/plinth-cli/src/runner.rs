@@ -87,6 +87,7 @@ pub fn options(
         approve_destructive,
         lock_wait: Duration::from_secs(secs),
         reuse_plans: Vec::new(),
+        replan: Default::default(),
     })
 }
 

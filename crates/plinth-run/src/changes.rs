@@ -20,6 +20,24 @@ pub enum ChangesError {
 pub fn changes_since(project: &Project, base: &str) -> Result<ChangeSet, ChangesError> {
     let repo = Repo::discover(&project.root).map_err(ChangesError::Usage)?;
     let changes = repo.changes(Some(base)).map_err(ChangesError::Usage)?;
+    change_set(project, &repo, changes)
+}
+
+/// Changed files from commit `from` to commit `to` (nothing of the work tree), and `from`'s
+/// `plinth.hcl`: what a pull request changes.
+pub fn changes_between(project: &Project, from: &str, to: &str) -> Result<ChangeSet, ChangesError> {
+    let repo = Repo::discover(&project.root).map_err(ChangesError::Usage)?;
+    let changes = repo
+        .changes_between(from, to)
+        .map_err(ChangesError::Usage)?;
+    change_set(project, &repo, changes)
+}
+
+fn change_set(
+    project: &Project,
+    repo: &Repo,
+    changes: plinth_vcs::Changes,
+) -> Result<ChangeSet, ChangesError> {
     let project_file = project.root.join(PROJECT_FILE);
     let base_config = repo
         .file_at(&changes.base, &project_file)

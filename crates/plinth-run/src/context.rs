@@ -44,6 +44,9 @@ pub struct RunOptions {
     /// an instance whose fingerprint has not moved gets that plan again instead of a new
     /// engine plan (a push to a pull request re-plans only what it touched).
     pub reuse_plans: Vec<String>,
+    /// Stacks planned by the engine again even where an earlier plan could be kept (a plan
+    /// asked for by name: the real infrastructure may have moved).
+    pub replan: BTreeSet<String>,
 }
 
 /// A run's shared, read-only context (plus the state cache).
@@ -95,6 +98,8 @@ pub struct RunContext {
     pub run_id: String,
     /// `RunOptions::reuse_plans`.
     pub reuse_plans: Vec<String>,
+    /// `RunOptions::replan`.
+    pub replan: BTreeSet<String>,
 }
 
 impl RunContext {
@@ -246,6 +251,7 @@ impl RunContext {
             events,
             run_id,
             reuse_plans: opts.reuse_plans.clone(),
+            replan: opts.replan.clone(),
             project,
         };
         ctx.check_state_isolation()?;

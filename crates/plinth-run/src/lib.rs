@@ -36,7 +36,7 @@ use plinth_engine::EngineError;
 use plinth_project::Project;
 use tokio::sync::mpsc::UnboundedSender;
 
-pub use changes::{ChangesError, changes_since};
+pub use changes::{ChangesError, changes_between, changes_since};
 pub use context::{RunContext, RunOptions};
 pub use copies::CopyRecord;
 pub use env_lock::{Holder, holder as lock_holder};

@@ -124,6 +124,7 @@ fn run_options(opts: &CopyOptions, template: &str) -> RunOptions {
         approve_destructive: false,
         lock_wait: opts.lock_wait,
         reuse_plans: Vec::new(),
+        replan: Default::default(),
     }
 }
 

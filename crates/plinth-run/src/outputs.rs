@@ -61,6 +61,7 @@ pub async fn env_outputs(
         approve_destructive: false,
         lock_wait: std::time::Duration::ZERO,
         reuse_plans: Vec::new(),
+        replan: Default::default(),
     };
     let ctx = RunContext::prepare(
         project,

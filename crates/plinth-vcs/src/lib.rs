@@ -124,6 +124,34 @@ impl Repo {
         })
     }
 
+    /// Files changed from commit `from` to commit `to`, and nothing of the work tree: what a
+    /// pull request changes, whatever a run left in its worktree.
+    pub fn changes_between(&self, from: &str, to: &str) -> Result<Changes, VcsError> {
+        for rev in [from, to] {
+            if rev.is_empty() || rev.starts_with('-') {
+                return Err(VcsError::Git {
+                    args: "diff".into(),
+                    message: format!("`{rev}` is not a revision"),
+                });
+            }
+        }
+        let diff = run(
+            &self.toplevel,
+            &["diff", "--name-only", "--no-renames", "-z", from, to, "--"],
+        )?;
+        let mut files: Vec<PathBuf> = diff
+            .split('\0')
+            .filter(|p| !p.is_empty())
+            .map(|p| self.toplevel.join(p))
+            .collect();
+        files.sort();
+        files.dedup();
+        Ok(Changes {
+            base: from.to_string(),
+            files,
+        })
+    }
+
     /// The commit checked out (`HEAD`), with `+dirty` when tracked files have uncommitted
     /// changes; `None` in a repository without commits.
     pub fn head(&self) -> Result<Option<String>, VcsError> {
