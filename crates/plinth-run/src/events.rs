@@ -39,4 +39,7 @@ pub enum Event {
     },
     /// An instance finished (also sent for skipped instances).
     Finished(InstanceReport),
+    /// Something the user should know that does not change the run's outcome (the plinth
+    /// server could not be told about it); one line.
+    Warning(String),
 }

@@ -24,6 +24,8 @@ mod saved;
 mod scheduler;
 mod secret_admin;
 mod secrets;
+mod server_history;
+mod server_link;
 mod setup;
 mod upstream;
 
@@ -45,8 +47,8 @@ pub use history::{DriftResult, History, LastRun, RunRow, drift_status};
 pub use hooks::{HookPhase, HookReport};
 pub use instance::PlanKind;
 pub use lifecycle::{
-    CopyOptions, DownReport, TestResult, UpReport, check_copy, copy_template, env_down, env_up,
-    expired_copies, list_copies,
+    CopyList, CopyOptions, DownReport, TestResult, UpReport, check_copy, copy_template, env_down,
+    env_up, expired_copies, list_copies,
 };
 pub use outputs::{REDACTED, StackOutputs, env_outputs, outputs_json};
 pub use promotion::{PromotionRecord, PromotionStatus, Records, promotion_report, short};
@@ -54,6 +56,7 @@ pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};
 pub use run_id::is_valid as is_valid_run_id;
 pub use saved::{PlanMeta, RunManifest};
 pub use secret_admin::{Rotation, SecretInfo, rotate_secret, rotations, secrets_ls};
+pub use server_link::{RunOrigin, RunSource, ServerLink};
 
 use crate::env_lock::EnvLock;
 use crate::saved::{read_json, write_json};
@@ -134,6 +137,8 @@ pub struct Run {
     order: Vec<String>,
     /// `--skip-promotion --reason`, when the gate was closed and overridden.
     skipped_promotion: Option<String>,
+    /// Who the run is reported as on the plinth server.
+    origin: RunOrigin,
     _lock: EnvLock,
 }
 
@@ -220,8 +225,19 @@ impl Run {
             mode,
             order,
             skipped_promotion,
+            origin: RunOrigin::cli(),
             _lock: lock,
         })
+    }
+
+    /// Reports the run as `origin` (the server's own flows: `RunOrigin::server(forge_user)`);
+    /// its `who` also names the run in the local history and its promotion records.
+    pub fn reported_as(mut self, origin: RunOrigin) -> Run {
+        if let Some(who) = &origin.who {
+            self.who = who.clone();
+        }
+        self.origin = origin;
+        self
     }
 
     /// The run id.
@@ -253,19 +269,22 @@ impl Run {
             Mode::ApplySaved(p) => Some(p.as_str()),
             _ => None,
         };
-        history
-            .start(&history::RunStart {
-                run_id: &ctx.run_id,
-                action: self.mode.action(),
-                env: ctx.env(),
-                who: &self.who,
-                from_plan,
-                approved_destructive: ctx.approve_destructive,
-                commit: ctx.commit.as_deref(),
-                skipped_promotion: self.skipped_promotion.as_deref(),
-            })
-            .await
-            .map_err(RunError::Other)?;
+        let start = history::RunStart {
+            run_id: &ctx.run_id,
+            action: self.mode.action(),
+            env: ctx.env(),
+            who: &self.who,
+            from_plan,
+            approved_destructive: ctx.approve_destructive,
+            commit: ctx.commit.as_deref(),
+            skipped_promotion: self.skipped_promotion.as_deref(),
+        };
+        let started_at = history::now();
+        history.start(&start).await.map_err(RunError::Other)?;
+        let server = server_history::RunReporter::open(&ctx, &start, &started_at, &self.origin);
+        if let Some(server) = &server {
+            server.started(&self.order).await;
+        }
         let mut prerequisites: HashMap<String, Vec<String>> = ctx
             .graph
             .nodes
@@ -392,11 +411,18 @@ impl Run {
                 .filter(|i| i.status.lets_dependents_run())
                 .map(|i| i.stack.clone())
                 .collect();
-            ctx.record_applied(&applied, &self.who)
+            let records = ctx
+                .record_applied(&applied, &self.who)
                 .await
                 .map_err(RunError::Other)?;
+            if let Some(server) = &server {
+                server.promotions_applied(&records).await;
+            }
         }
         history.finish(&report).await.map_err(RunError::Other)?;
+        if let Some(server) = &server {
+            server.finished(&report).await;
+        }
         Ok(report)
     }
 }

@@ -2,6 +2,11 @@
 //! it whole and runs the block's `test` commands; `env down` destroys it in reverse order and
 //! forgets it only when the destroy succeeded; `env reap` does that to every copy past its
 //! `ttl`. The pull-request flow uses the same functions for `T-pr-N`.
+//!
+//! With `backend = "plinth"` each copy is recorded on the server too: `env up` claims the
+//! name there first (another checkout's copy of that name is refused), status changes follow,
+//! `env down` removes it, and `env ls`/`env reap` list the local and the server's copies, so
+//! every machine and the server's reaper see the same ones.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +18,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::copies::CopyRecord;
 use crate::history::{History, now};
+use crate::server_link::{Created, LinkWarning, RunOrigin, ServerLink};
 use crate::{Event, Mode, Run, RunError, RunOptions, RunReport, RunStatus};
 
 /// How a copy should be run.
@@ -28,6 +34,17 @@ pub struct CopyOptions {
     pub parallelism: Option<usize>,
     /// How long to wait for the copy's run lock.
     pub lock_wait: Duration,
+    /// Who its runs are reported as on the plinth server.
+    pub origin: RunOrigin,
+}
+
+/// Copies as listed: the local history's and, with `backend = "plinth"`, the server's.
+#[derive(Debug, Clone, Default)]
+pub struct CopyList {
+    /// Each copy once (the local record when both have it), oldest first.
+    pub copies: Vec<CopyRecord>,
+    /// Why the server's copies are missing from the list.
+    pub warning: Option<String>,
 }
 
 /// One `test` command's outcome.
@@ -63,16 +80,28 @@ pub async fn copy_template(project: &Project, name: &str) -> Result<Option<Strin
     if project.config.environment(name).is_some() {
         return Ok(None);
     }
+    Ok(find_copy(project, name).await?.map(|c| c.template))
+}
+
+/// Copy `name`: the local record, else the server's (a copy made by another checkout).
+async fn find_copy(project: &Project, name: &str) -> Result<Option<CopyRecord>, RunError> {
     let db = plinth_engine::Layout::at(&project.work_dir).database();
-    if !db.is_file() {
-        return Ok(None);
+    if db.is_file() {
+        let history = History::open(&db).await.map_err(RunError::Other)?;
+        if let Some(copy) = history.copy(name).await.map_err(RunError::Other)? {
+            return Ok(Some(copy));
+        }
     }
-    let history = History::open(&db).await.map_err(RunError::Other)?;
-    Ok(history
-        .copy(name)
-        .await
-        .map_err(RunError::Other)?
-        .map(|c| c.template))
+    let unknown = |e: String| {
+        RunError::Other(format!(
+            "`{name}` is neither an environment of plinth.hcl nor a copy recorded here, and the \
+             plinth server cannot say whether it is one of its copies: {e}"
+        ))
+    };
+    match ServerLink::of(project, None).map_err(unknown)? {
+        Some(link) => link.copy(name).await.map_err(unknown),
+        None => Ok(None),
+    }
 }
 
 /// Checks that `name` can be a copy of `template` (exit 64 with the rule otherwise).
@@ -128,6 +157,76 @@ fn run_options(opts: &CopyOptions, template: &str) -> RunOptions {
     }
 }
 
+/// Claims copy `copy.name` on the plinth server before anything is applied: a new copy is
+/// created there only if no other checkout has one of that name (the pull request's own
+/// copy is brought up to date). Nothing to do without a plinth backend.
+async fn claim_on_server(
+    project: &Project,
+    copy: &CopyRecord,
+    ours: bool,
+) -> Result<Option<ServerLink>, RunError> {
+    let cannot = |e: String| {
+        RunError::Blocked(format!(
+            "cannot record copy `{}` on the plinth server, so nothing was applied: {e}",
+            copy.name
+        ))
+    };
+    let Some(link) = ServerLink::of(project, Some((&copy.name, &copy.template))).map_err(cannot)?
+    else {
+        return Ok(None);
+    };
+    if ours {
+        link.put_copy(copy).await.map_err(cannot)?;
+        return Ok(Some(link));
+    }
+    match link.create_copy(copy).await.map_err(cannot)? {
+        Created::Yes => {}
+        Created::Exists(Some(theirs))
+            if theirs.pull_request.is_some() && theirs.pull_request == copy.pull_request =>
+        {
+            let mut update = copy.clone();
+            update.creator = theirs.creator;
+            update.created_at = theirs.created_at;
+            update.expires_at = theirs.expires_at.or(update.expires_at);
+            link.put_copy(&update).await.map_err(cannot)?;
+        }
+        Created::Exists(theirs) => {
+            let whose = match theirs {
+                Some(c) => format!(
+                    ": created by {} at {} as a copy of `{}`{} (status {})",
+                    c.creator,
+                    c.created_at,
+                    c.template,
+                    c.pull_request
+                        .map(|n| format!(" for pull request {n}"))
+                        .unwrap_or_default(),
+                    c.status
+                ),
+                None => String::new(),
+            };
+            return Err(RunError::Blocked(format!(
+                "copy `{name}` exists already on the plinth server {url}{whose}; nothing was \
+                 applied: choose another name, or take it down first (`plinth env down {name}`)",
+                name = copy.name,
+                url = link.url(),
+            )));
+        }
+    }
+    Ok(Some(link))
+}
+
+/// Tells the server a copy's new status; a server that cannot be told is warned about.
+async fn update_on_server(link: Option<&ServerLink>, copy: &CopyRecord, warning: &LinkWarning) {
+    if let Some(link) = link
+        && let Err(e) = link.put_copy(copy).await
+    {
+        warning.warn(format!(
+            "{e}; copy `{}` is {} in the local history",
+            copy.name, copy.status
+        ));
+    }
+}
+
 /// Creates (or brings up to date) copy `opts.name` of `opts.template`: applies it whole along
 /// the graph, then runs the template's `test` commands from the project root.
 pub async fn env_up(
@@ -145,13 +244,15 @@ pub async fn env_up(
         .environment(&template)
         .expect("checked above")
         .clone();
+    let warning = LinkWarning::new(events.clone());
     let run = Run::start(
         Arc::clone(&project),
         run_options(&opts, &template),
         Mode::ApplyAuto,
         events,
     )
-    .await?;
+    .await?
+    .reported_as(opts.origin.clone());
     let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
         .await
         .map_err(RunError::Other)?;
@@ -184,6 +285,7 @@ pub async fn env_up(
         instances: run.instances().len() as i64,
         last_run: Some(run.id().to_string()),
     };
+    let server = claim_on_server(&project, &copy, earlier.is_some()).await?;
     history.put_copy(&copy).await.map_err(RunError::Other)?;
     let report = run.execute().await?;
     let mut tests = Vec::new();
@@ -198,6 +300,7 @@ pub async fn env_up(
         "apply_failed".into()
     };
     history.put_copy(&copy).await.map_err(RunError::Other)?;
+    update_on_server(server.as_ref(), &copy, &warning).await;
     Ok(UpReport {
         run: report,
         tests,
@@ -286,25 +389,35 @@ pub async fn env_down(
     opts: CopyOptions,
     events: UnboundedSender<Event>,
 ) -> Result<DownReport, RunError> {
-    let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
-        .await
-        .map_err(RunError::Other)?;
-    let Some(mut copy) = history.copy(&opts.name).await.map_err(RunError::Other)? else {
+    let Some(mut copy) = find_copy(&project, &opts.name).await? else {
         return Err(RunError::Usage(format!(
             "no copy `{}` (see `plinth env ls`)",
             opts.name
         )));
     };
+    let history = History::open(&plinth_engine::Layout::at(&project.work_dir).database())
+        .await
+        .map_err(RunError::Other)?;
+    let warning = LinkWarning::new(events.clone());
+    let server = ServerLink::of(&project, Some((&opts.name, &copy.template))).unwrap_or_else(|e| {
+        warning.warn(format!(
+            "copy `{}` is not updated on the plinth server: {e}",
+            opts.name
+        ));
+        None
+    });
     let run = Run::start(
         Arc::clone(&project),
         run_options(&opts, &copy.template),
         Mode::Destroy,
         events,
     )
-    .await?;
+    .await?
+    .reported_as(opts.origin.clone());
     copy.status = "destroying".into();
     copy.last_run = Some(run.id().to_string());
     history.put_copy(&copy).await.map_err(RunError::Other)?;
+    update_on_server(server.as_ref(), &copy, &warning).await;
     let report = run.execute().await?;
     let removed = report.status == RunStatus::Succeeded;
     if removed {
@@ -312,6 +425,15 @@ pub async fn env_down(
             .remove_copy(&opts.name)
             .await
             .map_err(RunError::Other)?;
+        if let Some(link) = &server
+            && let Err(e) = link.delete_copy(&opts.name).await
+        {
+            warning.warn(format!(
+                "{e}; copy `{}` is destroyed, but the server still lists it (run `plinth env \
+                 down {}` again to remove it there)",
+                opts.name, opts.name
+            ));
+        }
         let layout = plinth_engine::Layout::at(&project.work_dir);
         for dir in [
             layout.base().join("state").join(&opts.name),
@@ -323,6 +445,7 @@ pub async fn env_down(
     } else {
         copy.status = "destroy_failed".into();
         history.put_copy(&copy).await.map_err(RunError::Other)?;
+        update_on_server(server.as_ref(), &copy, &warning).await;
     }
     Ok(DownReport {
         run: report,
@@ -330,40 +453,57 @@ pub async fn env_down(
     })
 }
 
-/// The copies whose `expires_at` has passed.
-pub async fn expired_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
-    let db = plinth_engine::Layout::at(&project.work_dir).database();
-    if !db.is_file() {
-        return Ok(Vec::new());
-    }
-    let history = History::open(&db).await.map_err(RunError::Other)?;
+/// The copies whose `expires_at` has passed, here and on the server.
+pub async fn expired_copies(project: &Project) -> Result<CopyList, RunError> {
     let now = time::OffsetDateTime::now_utc();
-    Ok(history
-        .copies()
-        .await
-        .map_err(RunError::Other)?
-        .into_iter()
-        .filter(|c| {
-            c.expires_at
-                .as_deref()
-                .and_then(parse_time)
-                .is_some_and(|t| t <= now)
-        })
-        .collect())
+    let mut list = copies_here_and_there(project, true).await?;
+    list.copies.retain(|c| {
+        c.expires_at
+            .as_deref()
+            .and_then(parse_time)
+            .is_some_and(|t| t <= now)
+    });
+    Ok(list)
 }
 
-/// Every recorded copy.
-pub async fn list_copies(project: &Project) -> Result<Vec<CopyRecord>, RunError> {
+/// Every recorded copy, here and on the server.
+pub async fn list_copies(project: &Project) -> Result<CopyList, RunError> {
+    copies_here_and_there(project, false).await
+}
+
+/// The local records, and the server's (only the expired ones with `expired`); a server that
+/// cannot be asked leaves a warning, not an error.
+async fn copies_here_and_there(project: &Project, expired: bool) -> Result<CopyList, RunError> {
     let db = plinth_engine::Layout::at(&project.work_dir).database();
-    if !db.is_file() {
-        return Ok(Vec::new());
-    }
-    History::open(&db)
-        .await
-        .map_err(RunError::Other)?
-        .copies()
-        .await
-        .map_err(RunError::Other)
+    let mut copies = if db.is_file() {
+        History::open(&db)
+            .await
+            .map_err(RunError::Other)?
+            .copies()
+            .await
+            .map_err(RunError::Other)?
+    } else {
+        Vec::new()
+    };
+    let remote = match ServerLink::of(project, None) {
+        Ok(None) => Ok(Vec::new()),
+        Ok(Some(link)) if expired => link.expired_copies().await,
+        Ok(Some(link)) => link.copies().await,
+        Err(e) => Err(format!("the plinth server's copies are not listed: {e}")),
+    };
+    let warning = match remote {
+        Ok(remote) => {
+            for copy in remote {
+                if !copies.iter().any(|c| c.name == copy.name) {
+                    copies.push(copy);
+                }
+            }
+            None
+        }
+        Err(e) => Some(format!("{e}; only the copies recorded here are listed")),
+    };
+    copies.sort_by_key(|c| (parse_time(&c.created_at), c.name.clone()));
+    Ok(CopyList { copies, warning })
 }
 
 /// `.plinth/copies/NAME/`: the outputs file given to tests.

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use plinth_project::{Project, Selection};
+use plinth_project::{Project, PromotedCode, Selection};
 use rayon::prelude::*;
 
 use serde::Serialize;
@@ -20,6 +20,7 @@ use sqlx::Row;
 use crate::RunError;
 use crate::context::RunContext;
 use crate::history::{History, now};
+use crate::server_link::ServerLink;
 
 pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS promotions (
@@ -179,15 +180,130 @@ pub struct PromotionStatus {
     pub reason: Option<String>,
 }
 
+/// `(kind, subject, fingerprint)`: a record the gate looks for.
+type Wanted = (String, String, String);
+
+/// The promoted code of each of `selected`, computed once (digests of whole trees).
+fn promoted_codes(
+    project: &Project,
+    selected: &[String],
+    modules: &HashMap<String, Vec<PathBuf>>,
+) -> HashMap<String, PromotedCode> {
+    selected
+        .par_iter()
+        .filter_map(|stack| {
+            let mods = modules.get(stack).map_or(&[][..], Vec::as_slice);
+            Some((stack.clone(), project.promoted_code(stack, mods)?))
+        })
+        .collect()
+}
+
+/// The records `from` must hold for each stack of `codes`: its own code for a stack that
+/// is in `from` too, else each local module it calls.
+fn wanted_in(project: &Project, codes: &HashMap<String, PromotedCode>, from: &str) -> Vec<Wanted> {
+    let mut wanted = Vec::new();
+    for (stack, code) in codes {
+        if project.stack(stack).is_some_and(|s| s.in_env(from)) {
+            wanted.push(("stack".into(), stack.clone(), code.fingerprint.clone()));
+        } else {
+            wanted.extend(
+                code.modules
+                    .iter()
+                    .map(|(m, d)| ("module".to_string(), m.clone(), d.clone())),
+            );
+        }
+    }
+    wanted.sort();
+    wanted.dedup();
+    wanted
+}
+
+/// The records each stack of `codes` would leave in `env` at its code now.
+fn wanted_here(codes: &HashMap<String, PromotedCode>) -> Vec<Wanted> {
+    codes
+        .iter()
+        .map(|(stack, code)| ("stack".into(), stack.clone(), code.fingerprint.clone()))
+        .collect()
+}
+
+/// The records of `env` in the local history (at `db`, when it exists) and, with
+/// `backend = "plinth"`, on the server: so a checkout sees what CI or the server applied.
+/// A server that cannot be asked is an error: the gate must not open on half the records.
+async fn records_of(
+    project: &Project,
+    db: &std::path::Path,
+    env: &str,
+    wanted: &[Wanted],
+) -> Result<Records, String> {
+    let local = if db.is_file() {
+        History::open(db).await?.promotions(env).await?
+    } else {
+        Vec::new()
+    };
+    let template = project
+        .config
+        .environment(env)
+        .map_or(env, |e| e.name.value.as_str());
+    let remote = match ServerLink::of(project, Some((env, template))) {
+        Ok(None) => Vec::new(),
+        Ok(Some(link)) => link.promotions(env, wanted).await?,
+        Err(e) => {
+            return Err(format!(
+                "cannot read promotion records from the plinth server: {e}"
+            ));
+        }
+    };
+    Ok(Records::new(env, merged(local, remote)))
+}
+
+/// Local and server records as one list, oldest first, each record once (one posted from
+/// here is in both).
+fn merged(local: Vec<PromotionRecord>, remote: Vec<PromotionRecord>) -> Vec<PromotionRecord> {
+    if remote.is_empty() {
+        return local;
+    }
+    let mut seen = HashSet::new();
+    let mut all: Vec<PromotionRecord> = local
+        .into_iter()
+        .chain(remote)
+        .filter(|r| {
+            seen.insert((
+                r.kind.clone(),
+                r.subject.clone(),
+                r.fingerprint.clone(),
+                r.run_id.clone(),
+            ))
+        })
+        .collect();
+    // Parsed, not compared as text: the two sides write fractions of seconds differently.
+    let at = |r: &PromotionRecord| {
+        time::OffsetDateTime::parse(
+            &r.applied_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .ok()
+    };
+    all.sort_by_key(|r| at(r));
+    all
+}
+
 impl RunContext {
-    /// The records of `env`: on the server for `backend = "plinth"`, else in the local
-    /// history.
-    pub async fn promotion_records(&self, env: &str) -> Result<Records, RunError> {
-        let history = History::open(&self.layout.database())
+    /// The records of `env` (local history, and the server with `backend = "plinth"`) that
+    /// answer for `wanted`. A server that cannot be asked refuses (exit 3): the gate stays
+    /// closed rather than open on half the records.
+    pub async fn promotion_records(
+        &self,
+        env: &str,
+        wanted: &[Wanted],
+    ) -> Result<Records, RunError> {
+        records_of(&self.project, &self.layout.database(), env, wanted)
             .await
-            .map_err(RunError::Other)?;
-        let all = history.promotions(env).await.map_err(RunError::Other)?;
-        Ok(Records::new(env, all))
+            .map_err(|e| {
+                RunError::Blocked(format!(
+                    "{e}\nthe promotion gate cannot be checked, so nothing was applied; retry \
+                     when the server answers"
+                ))
+            })
     }
 
     /// Every selected instance that the promotion gate refuses, with why; empty when the
@@ -201,12 +317,15 @@ impl RunContext {
         else {
             return Ok(Vec::new());
         };
-        let upstream = self.promotion_records(&from).await?;
+        let codes = promoted_codes(&self.project, &self.selected, &self.modules);
+        let upstream = self
+            .promotion_records(&from, &wanted_in(&self.project, &codes, &from))
+            .await?;
         let here = Records::new(self.env(), Vec::new());
         Ok(statuses(
             &self.project,
             &self.selected,
-            &self.modules,
+            &codes,
             &from,
             &upstream,
             &here,
@@ -224,11 +343,17 @@ impl RunContext {
         .collect())
     }
 
-    /// Records that `stacks` were applied successfully in this run (with each local module
-    /// they call). Copies keep no records: nothing promotes from an ephemeral environment.
-    pub(crate) async fn record_applied(&self, stacks: &[String], who: &str) -> Result<(), String> {
+    /// Records in the local history that `stacks` were applied successfully in this run (with
+    /// each local module they call), and returns the records for the server. Copies keep no
+    /// records: nothing promotes from an ephemeral environment.
+    pub(crate) async fn record_applied(
+        &self,
+        stacks: &[String],
+        who: &str,
+    ) -> Result<Vec<PromotionRecord>, String> {
+        let mut recorded = Vec::new();
         if self.is_copy || stacks.is_empty() {
-            return Ok(());
+            return Ok(recorded);
         }
         let history = History::open(&self.layout.database()).await?;
         let at = now();
@@ -248,18 +373,18 @@ impl RunContext {
                 who: who.to_string(),
                 applied_at: at.clone(),
             };
-            history
-                .record_promotion(&record("stack", stack, &code.fingerprint))
-                .await?;
+            let own = record("stack", stack, &code.fingerprint);
+            history.record_promotion(&own).await?;
+            recorded.push(own);
             for (module, digest) in &code.modules {
                 if seen_modules.insert((module.clone(), digest.clone())) {
-                    history
-                        .record_promotion(&record("module", module, digest))
-                        .await?;
+                    let called = record("module", module, digest);
+                    history.record_promotion(&called).await?;
+                    recorded.push(called);
                 }
             }
         }
-        Ok(())
+        Ok(recorded)
     }
 }
 
@@ -267,7 +392,7 @@ impl RunContext {
 fn statuses(
     project: &Project,
     selected: &[String],
-    modules: &HashMap<String, Vec<PathBuf>>,
+    codes: &HashMap<String, PromotedCode>,
     from: &str,
     upstream: &Records,
     here: &Records,
@@ -275,10 +400,7 @@ fn statuses(
     selected
         .par_iter()
         .map(|stack| {
-            let mods = modules.get(stack).map_or(&[][..], Vec::as_slice);
-            let code = project
-                .promoted_code(stack, mods)
-                .expect("selected stacks exist");
+            let code = codes.get(stack).expect("selected stacks exist");
             let in_upstream = project.stack(stack).is_some_and(|s| s.in_env(from));
             let mut reasons = Vec::new();
             if in_upstream {
@@ -312,7 +434,7 @@ fn statuses(
             PromotionStatus {
                 stack: stack.clone(),
                 status: status.to_string(),
-                fingerprint: code.fingerprint,
+                fingerprint: code.fingerprint.clone(),
                 reason: (!reasons.is_empty()).then(|| reasons.join("; ")),
             }
         })
@@ -342,22 +464,15 @@ pub async fn promotion_report(
         .cloned()
         .collect();
     let modules = project.local_modules();
+    let codes = promoted_codes(&project, &selected, &modules);
     let db = plinth_engine::Layout::at(&project.work_dir).database();
-    let (upstream, here) = if db.is_file() {
-        let history = History::open(&db).await.map_err(RunError::Other)?;
-        (
-            history.promotions(from).await.map_err(RunError::Other)?,
-            history.promotions(to).await.map_err(RunError::Other)?,
-        )
-    } else {
-        (Vec::new(), Vec::new())
-    };
+    let upstream = records_of(&project, &db, from, &wanted_in(&project, &codes, from))
+        .await
+        .map_err(RunError::Other)?;
+    let here = records_of(&project, &db, to, &wanted_here(&codes))
+        .await
+        .map_err(RunError::Other)?;
     Ok(statuses(
-        &project,
-        &selected,
-        &modules,
-        from,
-        &Records::new(from, upstream),
-        &Records::new(to, here),
+        &project, &selected, &codes, from, &upstream, &here,
     ))
 }

@@ -82,10 +82,11 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
     let rt = runner::runtime()?;
     match args.command {
         EnvCommand::Ls { json } => {
-            let copies = rt
+            let list = rt
                 .block_on(plinth_run::list_copies(&project))
                 .map_err(|e| runner::run_failure(ctx, e))?;
-            print_list(&copies, json)
+            warn(ctx, list.warning.as_deref());
+            print_list(&list.copies, json)
         }
         EnvCommand::Up {
             name,
@@ -165,9 +166,11 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
             down(ctx, &rt, &project, &name, &common)
         }
         EnvCommand::Reap { common } => {
-            let expired = rt
+            let list = rt
                 .block_on(plinth_run::expired_copies(&project))
                 .map_err(|e| runner::run_failure(ctx, e))?;
+            warn(ctx, list.warning.as_deref());
+            let expired = list.copies;
             if expired.is_empty() {
                 eprintln!("no copy has passed its ttl");
                 return Ok(Exit::Success);
@@ -259,7 +262,15 @@ fn copy_options(
         pull_request,
         parallelism: common.jobs,
         lock_wait: Duration::from_secs(secs),
+        origin: plinth_run::RunOrigin::cli(),
     })
+}
+
+/// A warning line on stderr (shown with `--quiet` too: something was left out).
+fn warn(ctx: &Context, warning: Option<&str>) {
+    if let Some(text) = warning {
+        eprintln!("{}", progress::warning_line(text, ctx.color_stderr));
+    }
 }
 
 fn instances_of(project: &Project, template: &str) -> usize {

@@ -9,7 +9,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use plinth_run::{Event, InstanceReport, InstanceStatus};
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::render::summary::{counts, status_text};
+use crate::render::summary::{counts, paint, status_text};
 
 /// Consumes events until the run drops its sender.
 pub async fn show(
@@ -66,6 +66,9 @@ pub async fn show(
                         let _ = multi.println(text);
                     }
                 }
+                Event::Warning(text) => {
+                    let _ = multi.println(warning_line(&text, color));
+                }
             }
             let running = bars.len();
             header.set_message(if running > 0 {
@@ -80,6 +83,11 @@ pub async fn show(
         while let Some(event) = events.recv().await {
             let t = started.elapsed().as_secs_f64();
             match event {
+                // Shown even with --quiet: the run went on, but something it should have
+                // done elsewhere did not happen.
+                Event::Warning(text) => {
+                    let _ = writeln!(err, "{}", warning_line(&text, color));
+                }
                 Event::Phase { stack, phase } if !quiet => {
                     let _ = writeln!(err, "[{t:>6.1}s] {env}/{stack}: {}", phase.as_str());
                 }
@@ -98,6 +106,14 @@ pub async fn show(
             }
         }
     }
+}
+
+/// `warning: TEXT`, the label in yellow when colour is on.
+pub fn warning_line(text: &str, color: bool) -> String {
+    let style = anstyle::Style::new()
+        .bold()
+        .fg_color(Some(anstyle::AnsiColor::Yellow.into()));
+    format!("{} {text}", paint("warning:", style, color))
 }
 
 /// With `-v`: the plan (or the engine's errors) of a finished instance, indented.

@@ -4,7 +4,8 @@ use anstyle::{AnsiColor, Style};
 use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
 use plinth_run::{InstanceReport, InstanceStatus, RunReport};
 
-fn paint(text: &str, style: Style, color: bool) -> String {
+/// `text` in `style` when colour is on.
+pub fn paint(text: &str, style: Style, color: bool) -> String {
     if color {
         format!("{}{text}{}", style.render(), style.render_reset())
     } else {
