@@ -8,6 +8,8 @@
 //! - [`serve_with`]: the accept loop with header and body read timeouts, a connection bound,
 //!   optional TLS ([`load_tls`]) and graceful shutdown on a [`Shutdown`] signal, which the
 //!   job workers share: on the trigger they stop claiming and hand back their jobs.
+//! - [`webhook_router`]: `POST /webhooks/github|gitlab|gitea`, bounded bodies handed to a
+//!   [`WebhookIntake`] (plinth-pulls verifies, decodes and stores them).
 
 mod api;
 mod app;
@@ -26,8 +28,12 @@ mod runs_api;
 mod shutdown;
 mod timed_body;
 mod tls;
+mod webhooks;
 
 pub use app::{ServerConfig, router, router_with};
 pub use listen::{ServeOptions, serve, serve_with};
 pub use shutdown::Shutdown;
 pub use tls::{TlsError, load_tls};
+pub use webhooks::{
+    IntakeFuture, MAX_WEBHOOK_BYTES, WebhookAnswer, WebhookIntake, webhook_router,
+};

@@ -1,8 +1,11 @@
 //! `plinth serve`: run the plinth server (state backend, locks, API).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use plinth_config::ServerFile;
+use plinth_pulls::{Intake, PullsSetup, SetupOptions};
 use plinth_server::{ServeOptions, ServerConfig, Shutdown};
 use plinth_state::{KEY_ENV, Retention, Sealer, Store, StoreOptions};
 
@@ -26,7 +29,12 @@ With --tls-cert and --tls-key the server speaks HTTPS only (PEM files; the certi
 hold the chain, leaf first). A client must send its request headers within --header-timeout \
 and keep its body flowing (--body-timeout between pieces), or it is dropped; at most \
 --max-connections are served at once. SIGTERM or Ctrl-C stops accepting, lets running requests \
-finish (up to 30 s) and exits.")]
+finish (up to 30 s) and exits.
+
+With --config FILE (plinth-server.hcl: `server`, `forge` and `repo` blocks) the server also takes \
+webhooks at /webhooks/github, /webhooks/gitlab and /webhooks/gitea for the listed repositories. \
+Each forge's webhook secret and API token come from the environment variables the file names; \
+the server refuses to start while one is unset.")]
 pub struct Args {
     /// Address to listen on (port 0 picks a free port; the chosen address is printed).
     #[arg(long, default_value = "127.0.0.1:8421", value_name = "ADDR")]
@@ -64,6 +72,9 @@ pub struct Args {
     /// Seconds a request body may pause between two pieces before the request is refused (408).
     #[arg(long, default_value_t = 60, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub body_timeout: u64,
+    /// The server file (plinth-server.hcl): forges, repositories and pull-request automation.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// Runs `plinth serve`.
@@ -107,7 +118,46 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         .enable_all()
         .build()
         .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(ctx, args.listen, options, config, serve_options))
+    runtime.block_on(async {
+        // Before the database is opened: a configuration error changes nothing anywhere.
+        let pulls = match &args.config {
+            Some(path) => Some(Arc::new(load_pulls(ctx, path, &options.url)?)),
+            None => None,
+        };
+        serve(ctx, args.listen, options, config, serve_options, pulls).await
+    })
+}
+
+/// Parses the server file and reads the secrets it names (exit 64 at file:line:col).
+fn load_pulls(ctx: &Context, path: &Path, db_url: &str) -> Result<PullsSetup, Failure> {
+    let full = ctx.cwd.join(path);
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let file = ServerFile::parse(&path.display().to_string(), &text)
+        .map_err(|diags| crate::project::config_failure(ctx, &diags))?;
+    let base_dir = full.parent().unwrap_or(&ctx.cwd);
+    let setup = PullsSetup::load(&file, &SetupOptions::new(base_dir, db_url, &ctx.cwd))
+        .map_err(|e| crate::project::config_failure(ctx, &e.diagnostics))?;
+    std::fs::create_dir_all(setup.data_dir()).map_err(|e| {
+        Failure::failure(format!(
+            "cannot create the data directory {}: {e}",
+            setup.data_dir().display()
+        ))
+    })?;
+    Ok(setup)
+}
+
+/// Where this replica's pull-request job workers start: after the listener is up, with the
+/// replica's shutdown signal. Each runs until `shutdown` triggers, hands its job back, and
+/// ends; `serve` awaits them all before closing the database.
+async fn start_pull_workers(
+    store: &Store,
+    setup: &Arc<PullsSetup>,
+    shutdown: &Shutdown,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    // `setup.workers()` workers of `plinth_pulls::worker` go here.
+    let _ = (store, setup, shutdown);
+    Vec::new()
 }
 
 async fn serve(
@@ -116,6 +166,7 @@ async fn serve(
     options: StoreOptions,
     config: ServerConfig,
     serve_options: ServeOptions,
+    pulls: Option<Arc<PullsSetup>>,
 ) -> CmdResult {
     let store = Store::open(options)
         .await
@@ -156,14 +207,29 @@ async fn serve(
         tls: serve_options.tls.is_some(),
         ..plinth_web::WebConfig::default()
     };
-    let router = plinth_server::router_with(
-        store.clone(),
-        config,
-        plinth_web::router(store.clone(), web),
-    );
-    plinth_server::serve_with(listener, router, serve_options, shutdown)
-        .await
-        .map_err(|e| Failure::failure(format!("server error: {e}")))?;
+    let mut extra = plinth_web::router(store.clone(), web);
+    let mut workers = Vec::new();
+    if let Some(setup) = &pulls {
+        let intake = Arc::new(Intake::new(setup.clone(), store.clone()));
+        extra = extra.merge(plinth_server::webhook_router(intake));
+        if !ctx.quiet {
+            eprintln!(
+                "plinth serve: pull requests of {} repositories through {} forges at \
+                 /webhooks/{{github,gitlab,gitea}}, {} workers, data in {}",
+                setup.repos().len(),
+                setup.forges().len(),
+                setup.workers(),
+                setup.data_dir().display()
+            );
+        }
+        workers = start_pull_workers(&store, setup, &shutdown).await;
+    }
+    let router = plinth_server::router_with(store.clone(), config, extra);
+    let served = plinth_server::serve_with(listener, router, serve_options, shutdown).await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    served.map_err(|e| Failure::failure(format!("server error: {e}")))?;
     store.close().await;
     Ok(Exit::Success)
 }

@@ -95,9 +95,19 @@ impl Server {
         Self::spawn(db, extra, Some(STATE_KEY))
     }
 
+    /// Like [`Server::start_with`], with extra environment variables (webhook secrets, tokens).
+    pub fn start_with_env(db: &Db, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn_env(db, extra, Some(STATE_KEY), env)
+    }
+
     fn spawn(db: &Db, extra: &[&str], key: Option<&str>) -> Server {
+        Self::spawn_env(db, extra, key, &[])
+    }
+
+    fn spawn_env(db: &Db, extra: &[&str], key: Option<&str>, env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(PLINTH);
         cmd.env_remove("PLINTH_STATE_KEY");
+        cmd.envs(env.iter().copied());
         if let Some(key) = key {
             cmd.env("PLINTH_STATE_KEY", key);
         }
