@@ -100,6 +100,8 @@ pub struct RunContext {
     pub reuse_plans: Vec<String>,
     /// `RunOptions::replan`.
     pub replan: BTreeSet<String>,
+    /// Team policies and prices applied to every saved plan; loaded once by runs that plan.
+    pub(crate) review: std::sync::OnceLock<Arc<crate::review::PlanReview>>,
 }
 
 impl RunContext {
@@ -252,6 +254,7 @@ impl RunContext {
             run_id,
             reuse_plans: opts.reuse_plans.clone(),
             replan: opts.replan.clone(),
+            review: Default::default(),
             project,
         };
         ctx.check_state_isolation()?;

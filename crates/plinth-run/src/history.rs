@@ -166,6 +166,7 @@ impl History {
             crate::copies::SCHEMA,
             crate::promotion::SCHEMA,
             crate::secret_admin::SCHEMA,
+            crate::policy_approval::SCHEMA,
         ] {
             sqlx::raw_sql(schema)
                 .execute(&pool)
@@ -417,6 +418,9 @@ impl History {
             exit_code: None,
             replan: false,
             reused_from: None,
+            policy_findings: Vec::new(),
+            monthly_delta: None,
+            cost: None,
         })
         .collect();
         Ok(Some((run_row(&row), instances)))

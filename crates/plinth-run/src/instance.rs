@@ -63,9 +63,15 @@ impl RunContext {
         // plans and applies in a single engine process instead of plan, show and apply.
         let direct = kind == PlanKind::Apply && !self.environment.protected;
         if kind == PlanKind::Save
-            && let Some(meta) = self.reuse_plan(&stack, &files).await
+            && let Some(mut meta) = self.reuse_plan(&stack, &files).await
         {
-            let mut report = planned_report(&stack, &meta);
+            // The policies or prices may have changed since the plan was made: the kept plan
+            // is reviewed again, as a new one would be.
+            if let Err(why) = self.review_kept(&stack, &mut meta, &files) {
+                let report = InstanceReport::new(&stack, InstanceStatus::Failed).because(why);
+                return self.finish(report, started, &files);
+            }
+            let mut report = self.planned_report(&stack, &meta);
             report.reused_from = meta.reused_from;
             return self.finish(report, started, &files);
         }
@@ -75,13 +81,13 @@ impl RunContext {
             self.plan(&stack, kind, &files).await
         } {
             Err(report) => report,
-            Ok(planned) if kind == PlanKind::Save => planned_report(&stack, &planned.meta),
+            Ok(planned) if kind == PlanKind::Save => self.planned_report(&stack, &planned.meta),
             Ok(planned) if kind == PlanKind::Drift => {
                 // Not saved: a drift check leaves only its log.
                 for file in [files.plan(), files.json(), files.meta()] {
                     let _ = std::fs::remove_file(file);
                 }
-                let mut r = planned_report(&stack, &planned.meta);
+                let mut r = self.planned_report(&stack, &planned.meta);
                 r.reason = None;
                 r
             }
@@ -292,6 +298,9 @@ impl RunContext {
                 meta.needs_approval.join(", ")
             )));
         }
+        if self.environment.protected {
+            self.policy_gate(stack, meta).await.map_err(blocked)?;
+        }
         let backend = self.backend(stack).map_err(blocked)?;
         let secrets = self.secrets(stack).await.map_err(blocked)?;
         let inputs = self.inputs(stack, true).await.map_err(|e| match e {
@@ -421,10 +430,14 @@ impl RunContext {
             .run(&args, &log)
             .await
             .map_err(|e| failed(e.to_string()))?;
-        let (summary, needs_approval) = match exit.code {
-            // Exit 0 of -detailed-exitcode: an empty diff, outputs included; nothing to read.
-            0 => (PlanSummary::default(), Vec::new()),
-            2 => self.read_plan(stack, &inv, files).await.map_err(failed)?,
+        let read = match exit.code {
+            // Exit 0 of -detailed-exitcode: an empty diff, outputs included; nothing to read
+            // (and nothing to review: no policy or price work for a plan without changes).
+            0 => ReadPlan::default(),
+            2 => self
+                .read_plan(stack, kind, &inv, files)
+                .await
+                .map_err(failed)?,
             code => {
                 return Err(failed(self.engine_failure(
                     stack,
@@ -443,10 +456,12 @@ impl RunContext {
             fingerprint: combine(&parts),
             parts,
             details: details(&inputs),
-            summary,
-            needs_approval,
+            summary: read.summary,
+            needs_approval: read.needs_approval,
             pending_upstream: self.pending_upstream(stack),
             reused_from: None,
+            policy_findings: read.policy_findings,
+            cost: read.cost,
         };
         if meta.summary.has_changes {
             self.pending
@@ -459,14 +474,16 @@ impl RunContext {
         Ok(Planned { meta, inv })
     }
 
-    /// Reads a plan with changes: its JSON, change counts and the destructive changes that
-    /// need an approval.
+    /// Reads a plan with changes: its JSON, change counts, the destructive changes that
+    /// need an approval and, for plans that may be applied, the team policies' findings and
+    /// the monthly cost delta (both on the redacted JSON, the only one stored).
     async fn read_plan(
         &self,
         stack: &str,
+        kind: PlanKind,
         inv: &Invocation,
         files: &PlanFiles,
-    ) -> Result<(PlanSummary, Vec<String>), String> {
+    ) -> Result<ReadPlan, String> {
         let log = files.log();
         let plan_str = files.plan().display().to_string();
         let exit = inv
@@ -495,7 +512,38 @@ impl RunContext {
                 format!("{verb} {}", f.address)
             })
             .collect();
-        Ok((summary, needs_approval))
+        let (policy_findings, cost) = match self.review() {
+            Some(review) if matches!(kind, PlanKind::Save | PlanKind::Apply) => {
+                (review.evaluate(&plan_json)?, review.cost(&plan_json, stack))
+            }
+            _ => (Vec::new(), None),
+        };
+        Ok(ReadPlan {
+            summary,
+            needs_approval,
+            policy_findings,
+            cost,
+        })
+    }
+
+    /// Reviews a plan kept from an earlier run again with this run's policies and prices,
+    /// and records the result beside it.
+    fn review_kept(
+        &self,
+        stack: &str,
+        meta: &mut PlanMeta,
+        files: &PlanFiles,
+    ) -> Result<(), String> {
+        let Some(review) = self.review() else {
+            return Ok(());
+        };
+        if !meta.summary.has_changes {
+            return Ok(());
+        }
+        let plan_json: serde_json::Value = read_json(&files.json())?;
+        meta.policy_findings = review.evaluate(&plan_json)?;
+        meta.cost = review.cost(&plan_json, stack);
+        write_json(&files.meta(), &*meta).map_err(|e| format!("{}: {e}", files.meta().display()))
     }
 
     async fn apply_now(
@@ -507,10 +555,23 @@ impl RunContext {
     ) -> InstanceReport {
         let meta = &planned.meta;
         if !meta.summary.has_changes {
-            return planned_report(stack, meta);
+            return self.planned_report(stack, meta);
+        }
+        if kind == PlanKind::Apply
+            && self.environment.protected
+            && let Some(denied) = self.denial(meta)
+        {
+            let mut r = self.planned_report(stack, meta);
+            r.status = InstanceStatus::Blocked;
+            r.reason = Some(format!(
+                "{denied}; not applied: plan with `plinth plan {env}`, have an owner approve it \
+                 (`plinth approve-policy RUN`), then `plinth apply {env} --plan RUN`",
+                env = self.env()
+            ));
+            return r;
         }
         if kind == PlanKind::Apply && !meta.needs_approval.is_empty() && !self.approve_destructive {
-            let mut r = planned_report(stack, meta);
+            let mut r = self.planned_report(stack, meta);
             r.status = InstanceStatus::Blocked;
             r.reason = Some(format!(
                 "plan destroys stateful resources in protected environment `{}` ({}); not applied; re-run with --approve-destructive",
@@ -716,6 +777,36 @@ fn applied_counts(log: &str) -> Option<(u32, u32, u32)> {
         .split(", ")
         .map(|part| part.split_whitespace().next().and_then(|n| n.parse().ok()));
     Some((counts.next()??, counts.next()??, counts.next()??))
+}
+
+/// What `read_plan` found in a plan with changes.
+#[derive(Default)]
+struct ReadPlan {
+    summary: PlanSummary,
+    needs_approval: Vec<String>,
+    policy_findings: Vec<crate::review::PolicyFinding>,
+    cost: Option<crate::review::CostDelta>,
+}
+
+impl RunContext {
+    /// The report line of a saved plan, with its policy findings, cost and notes.
+    fn planned_report(&self, stack: &str, meta: &PlanMeta) -> InstanceReport {
+        let mut r = planned_report(stack, meta);
+        r.policy_findings = meta.policy_findings.clone();
+        r.monthly_delta = meta.cost.as_ref().map(|c| c.delta);
+        r.cost = meta.cost.as_ref().map(|c| c.summary.clone());
+        if self.environment.protected && self.denial(meta).is_some() {
+            let note = format!(
+                "denied by policy: apply needs an owner's approval first ({})",
+                self.approvers_hint(meta)
+            );
+            r.reason = Some(match r.reason.take() {
+                Some(other) => format!("{other}; {note}"),
+                None => note,
+            });
+        }
+        r
+    }
 }
 
 fn planned_report(stack: &str, meta: &PlanMeta) -> InstanceReport {

@@ -4,6 +4,7 @@
 mod changes;
 mod context;
 mod copies;
+mod endpoints;
 mod env_lock;
 mod events;
 mod exec;
@@ -15,10 +16,12 @@ mod instance;
 mod isolation;
 mod lifecycle;
 mod outputs;
+mod policy_approval;
 mod promotion;
 mod publish;
 mod report;
 mod reuse;
+mod review;
 mod run_id;
 mod saved;
 mod scheduler;
@@ -51,8 +54,12 @@ pub use lifecycle::{
     env_up, expired_copies, list_copies,
 };
 pub use outputs::{REDACTED, StackOutputs, env_outputs, outputs_json};
+pub use policy_approval::{
+    ApprovalReport, PolicyApproval, approve_policies, approve_policies_because,
+};
 pub use promotion::{PromotionRecord, PromotionStatus, Records, promotion_report, short};
 pub use report::{InstanceReport, InstanceStatus, RunReport, RunStatus};
+pub use review::{CostDelta, DEFAULT_POLICY, PolicyFinding, RunFinding, Verdict};
 pub use run_id::is_valid as is_valid_run_id;
 pub use saved::{PlanMeta, RunManifest};
 pub use secret_admin::{Rotation, SecretInfo, rotate_secret, rotations, secrets_ls};
@@ -152,6 +159,10 @@ impl Run {
     ) -> Result<Run, RunError> {
         let run_id = run_id::new_run_id();
         let ctx = Arc::new(RunContext::prepare(project, &opts, events, run_id.clone())?);
+        if matches!(mode, Mode::Plan | Mode::ApplyAuto) {
+            // Once per run, before any engine starts: a policy that does not load stops the run.
+            ctx.load_review()?;
+        }
         if mode == Mode::Destroy && ctx.environment.protected {
             return Err(RunError::Blocked(format!(
                 "environment `{}` is protected: destroy is refused",
@@ -361,12 +372,14 @@ impl Run {
             instances,
             hooks: Vec::new(),
             next_plan: None,
+            findings: Vec::new(),
         };
         let mut report = report;
         if self.cancelled.load(Ordering::SeqCst) {
             report.status = RunStatus::Interrupted;
         }
         if self.mode == Mode::Plan {
+            report.findings = ctx.budget_findings(&report);
             let (planned, not_planned): (Vec<&InstanceReport>, Vec<&InstanceReport>) =
                 report.instances.iter().partition(|i| {
                     matches!(

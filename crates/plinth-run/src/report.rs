@@ -86,6 +86,16 @@ pub struct InstanceReport {
     /// The earlier plan run whose plan this run kept (nothing it consumed had moved).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reused_from: Option<String>,
+    /// What the project's team policies said of this instance's plan.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub policy_findings: Vec<crate::review::PolicyFinding>,
+    /// What the plan changes in the instance's monthly cost, USD (`None`: no changes, or
+    /// nothing priced in them).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub monthly_delta: Option<f64>,
+    /// The cost line: `+$32.85/month ($0.00 → $32.85)`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cost: Option<String>,
 }
 
 impl InstanceReport {
@@ -105,6 +115,9 @@ impl InstanceReport {
             exit_code: None,
             replan: false,
             reused_from: None,
+            policy_findings: Vec::new(),
+            monthly_delta: None,
+            cost: None,
         }
     }
 
@@ -167,6 +180,9 @@ pub struct RunReport {
     /// for the rest (`plinth apply ENV --plan NEXT` continues).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub next_plan: Option<String>,
+    /// Findings about the run as a whole: the environment's budget (CST001) after a plan.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub findings: Vec<crate::review::RunFinding>,
 }
 
 impl RunReport {

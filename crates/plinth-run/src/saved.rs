@@ -37,6 +37,13 @@ pub struct PlanMeta {
     /// had moved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_from: Option<String>,
+    /// What the project's team policies said of this plan (deny and warn messages).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_findings: Vec<crate::review::PolicyFinding>,
+    /// What the plan changes in the instance's monthly cost; `None` without changes or when
+    /// nothing it touches is priced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::review::CostDelta>,
 }
 
 /// The record of a whole plan run.

@@ -117,12 +117,8 @@ impl RunContext {
         extra: Vec<(String, String)>,
         masks: Vec<String>,
     ) -> Invocation {
-        let dir = self
-            .project
-            .stack(stack)
-            .expect("graph stacks exist")
-            .dir
-            .clone();
+        // The stack directory, or the instance's mirror with its endpoints override.
+        let dir = self.engine_dir(stack);
         let mut env: Vec<(String, String)> = self
             .environment
             .env
@@ -153,9 +149,16 @@ impl RunContext {
         backend: &BackendSetup,
         log: &Path,
     ) -> Result<InitOutcome, EngineError> {
+        self.prepare_engine_dir(stack, inv)?;
         let code = self.code_of(stack);
+        // Moving an instance into (or out of) its mirror changes where `init` must have run.
+        let code_key = if inv.dir == self.stack_dir(stack) {
+            Cow::Borrowed(code.init_key.as_str())
+        } else {
+            Cow::Owned(format!("{}\0mirror:{}", code.init_key, inv.dir.display()))
+        };
         let inputs = InitInputs {
-            code_key: &code.init_key,
+            code_key: &code_key,
             needs_providers: code.needs_providers,
         };
         let lock = self.layout.plugin_cache().join(".plinth-init.lock");

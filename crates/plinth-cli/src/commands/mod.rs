@@ -4,6 +4,7 @@ use crate::context::Context;
 use crate::exit::CmdResult;
 
 pub mod apply;
+pub mod approve_policy;
 pub mod check;
 pub mod check_secrets;
 pub mod cost;
@@ -43,6 +44,8 @@ pub enum Command {
     Plan(Box<plan::Args>),
     /// Apply saved plans, or plan and apply with --auto-approve.
     Apply(Box<apply::Args>),
+    /// Approve the plans of a run that a team policy denied (owners of the policy only).
+    ApprovePolicy(Box<approve_policy::Args>),
     /// Destroy an environment's instances in reverse dependency order.
     Destroy(Box<destroy::Args>),
     /// Check each instance for changes made outside Terraform (exit 2 when any drifted).
@@ -83,6 +86,7 @@ pub fn dispatch(ctx: &Context, command: Command) -> CmdResult {
         Command::Graph(args) => graph::run(ctx, *args),
         Command::Plan(args) => plan::run(ctx, *args),
         Command::Apply(args) => apply::run(ctx, *args),
+        Command::ApprovePolicy(args) => approve_policy::run(ctx, *args),
         Command::Destroy(args) => destroy::run(ctx, *args),
         Command::Drift(args) => drift::run(ctx, *args),
         Command::Env(args) => env::run(ctx, *args),

@@ -74,6 +74,7 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
                 instances,
                 hooks: Vec::new(),
                 next_plan: None,
+                findings: Vec::new(),
             };
             let mut text = format!(
                 "run {}: {} {} · {} · by {} · started {}{}{}{}{}\n",

@@ -86,9 +86,14 @@ pub fn table(report: &RunReport, color: bool) -> String {
     // Long notes wrap inside their column instead of running the table off the screen.
     t.set_content_arrangement(ContentArrangement::Dynamic);
     t.set_width(table_width());
-    t.set_header([
-        "INSTANCE", "STATUS", "+ADD", "~CHANGE", "-DESTROY", "TIME", "NOTE",
-    ]);
+    // The cost column appears when some plan changes something priced.
+    let with_cost = report.instances.iter().any(|i| i.monthly_delta.is_some());
+    let mut header = vec!["INSTANCE", "STATUS", "+ADD", "~CHANGE", "-DESTROY", "TIME"];
+    if with_cost {
+        header.push("COST/MONTH");
+    }
+    header.push("NOTE");
+    t.set_header(header);
     for r in &report.instances {
         let mut destroy = Cell::new(r.destroy).set_alignment(CellAlignment::Right);
         if r.destroy > 0 {
@@ -109,15 +114,32 @@ pub fn table(report: &RunReport, color: bool) -> String {
         } else {
             format!("{:.1}s", r.duration_ms as f64 / 1000.0)
         };
-        t.add_row(vec![
+        let mut row = vec![
             Cell::new(format!("{}/{}", report.env, r.stack)),
             status,
             Cell::new(r.add).set_alignment(CellAlignment::Right),
             Cell::new(r.change).set_alignment(CellAlignment::Right),
             destroy,
             Cell::new(time).set_alignment(CellAlignment::Right),
-            Cell::new(r.reason.clone().unwrap_or_default()),
-        ]);
+        ];
+        if with_cost {
+            let cost = r.monthly_delta.map(plinth_cost::render::signed);
+            row.push(Cell::new(cost.unwrap_or_default()).set_alignment(CellAlignment::Right));
+        }
+        row.push(Cell::new(r.reason.clone().unwrap_or_default()));
+        t.add_row(row);
+        // Each policy message on a row of its own under the instance's.
+        for f in &r.policy_findings {
+            let verdict = Cell::new(f.kind.as_str());
+            let verdict = match f.kind {
+                plinth_run::Verdict::Deny => verdict.fg(Color::Red).add_attribute(Attribute::Bold),
+                plinth_run::Verdict::Warn => verdict.fg(Color::Yellow),
+            };
+            let mut row = vec![Cell::new(format!("  policy {}", f.policy)), verdict];
+            row.extend((0..if with_cost { 5 } else { 4 }).map(|_| Cell::new("")));
+            row.push(Cell::new(&f.message));
+            t.add_row(row);
+        }
     }
     let n = |s: InstanceStatus| report.instances.iter().filter(|i| i.status == s).count();
     let (add, change, destroy) = report.instances.iter().fold((0, 0, 0), |(a, c, d), i| {
@@ -153,6 +175,19 @@ pub fn table(report: &RunReport, color: bool) -> String {
         totals
     };
     let mut hooks = String::new();
+    for f in &report.findings {
+        let style = if f.severity == "error" {
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into()))
+        } else {
+            Style::new().fg_color(Some(AnsiColor::Yellow.into()))
+        };
+        hooks.push_str(&format!(
+            "{} {}: {}\n",
+            paint(&f.severity, style, color),
+            f.rule,
+            f.message
+        ));
+    }
     for h in &report.hooks {
         hooks.push_str(&format!(
             "environment hook {}: {}\n",
