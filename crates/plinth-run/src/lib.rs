@@ -217,15 +217,23 @@ impl Run {
                 skipped_promotion = opts.skip_promotion.clone();
             }
             if !refusals.is_empty() && opts.skip_promotion.is_none() {
+                let from = ctx
+                    .environment
+                    .promote_from
+                    .as_ref()
+                    .map_or("", |f| f.value.as_str());
+                // The pull-request flow has no override: the way on is the other apply.
+                let way_on = if opts.via_server {
+                    format!("apply these changes in `{from}` first: comment `plinth apply {from}`")
+                } else {
+                    format!(
+                        "apply these changes in `{from}` first, or override with \
+                         --skip-promotion --reason TEXT (recorded)"
+                    )
+                };
                 return Err(RunError::Blocked(format!(
-                    "promotion gate: refusing to apply; nothing was applied:\n  {}\napply these \
-                     changes in `{}` first, or override with --skip-promotion --reason TEXT \
-                     (recorded)",
+                    "promotion gate: refusing to apply; nothing was applied:\n  {}\n{way_on}",
                     refusals.join("\n  "),
-                    ctx.environment
-                        .promote_from
-                        .as_ref()
-                        .map_or("", |f| f.value.as_str())
                 )));
             }
         }

@@ -11,7 +11,8 @@ impl RunContext {
     /// The plan of `stack` kept from one of `reuse_plans` (newest first) and copied into this
     /// run's `files`, when its fingerprint is still current; `None` means plan it.
     pub(crate) async fn reuse_plan(&self, stack: &str, files: &PlanFiles) -> Option<PlanMeta> {
-        if self.reuse_plans.is_empty() || self.replan.contains(stack) || self.has_generators(stack) {
+        if self.reuse_plans.is_empty() || self.replan.contains(stack) || self.has_generators(stack)
+        {
             return None;
         }
         let earlier = self.reuse_plans.iter().find_map(|run| {

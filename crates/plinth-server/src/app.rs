@@ -4,18 +4,35 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{any, get, post, put};
-use plinth_state::Store;
+use plinth_state::{PullRef, Store};
 
 use crate::metrics::Metrics;
 use crate::{api, backend, copies_api, health, metrics, promotions_api, pulls_api, runs_api};
 
+/// What to do with the pull requests an admin's lock release handed their locks to (the
+/// pull-request flow plans them).
+pub type HandOver = Arc<dyn Fn(Vec<PullRef>) + Send + Sync>;
+
 /// Server settings that are not storage settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServerConfig {
     /// Largest accepted state body, in bytes (bigger uploads get 413, nothing stored).
     pub max_state_bytes: usize,
     /// Largest accepted run report (`POST /v1/runs`: results and masked logs), in bytes.
     pub max_run_bytes: usize,
+    /// Called with the pull requests handed locks by `DELETE /v1/pull-locks/…` (none: they
+    /// wait for their next event).
+    pub hand_over: Option<HandOver>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("max_state_bytes", &self.max_state_bytes)
+            .field("max_run_bytes", &self.max_run_bytes)
+            .field("hand_over", &self.hand_over.is_some())
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -23,6 +40,7 @@ impl Default for ServerConfig {
         ServerConfig {
             max_state_bytes: 512 * 1024 * 1024,
             max_run_bytes: 64 * 1024 * 1024,
+            hand_over: None,
         }
     }
 }

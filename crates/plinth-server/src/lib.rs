@@ -30,10 +30,8 @@ mod timed_body;
 mod tls;
 mod webhooks;
 
-pub use app::{ServerConfig, router, router_with};
+pub use app::{HandOver, ServerConfig, router, router_with};
 pub use listen::{ServeOptions, serve, serve_with};
 pub use shutdown::Shutdown;
 pub use tls::{TlsError, load_tls};
-pub use webhooks::{
-    IntakeFuture, MAX_WEBHOOK_BYTES, WebhookAnswer, WebhookIntake, webhook_router,
-};
+pub use webhooks::{IntakeFuture, MAX_WEBHOOK_BYTES, WebhookAnswer, WebhookIntake, webhook_router};

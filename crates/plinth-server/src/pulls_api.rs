@@ -112,6 +112,11 @@ pub(crate) async fn release(
     let id = InstanceId::new(&project, &env, &stack)?;
     let (holder, handed_over) = app.store.force_release_pull_lock(&id, &actor).await?;
     tracing::info!(instance = %id, holder = %holder, actor = %actor.name, "pull-request lock released");
+    if let Some(hand_over) = &app.config.hand_over
+        && !handed_over.is_empty()
+    {
+        hand_over(handed_over.clone());
+    }
     Ok(Json(serde_json::json!({
         "instance": id.key(),
         "released": holder,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use plinth_config::ServerFile;
-use plinth_pulls::{Intake, PullsSetup, SetupOptions};
+use plinth_pulls::{Automation, Intake, PullsSetup, SetupOptions};
 use plinth_server::{ServeOptions, ServerConfig, Shutdown};
 use plinth_state::{KEY_ENV, Retention, Sealer, Store, StoreOptions};
 
@@ -114,22 +114,60 @@ pub fn run(ctx: &Context, args: Args) -> CmdResult {
         // Escape codes only for a terminal with colour on: never into a log file or journal.
         .with_ansi(ctx.color_stderr)
         .try_init();
+    // Before the database is opened: a configuration error changes nothing anywhere. And
+    // before any thread exists: the secrets it names leave the process environment here.
+    let pulls = match &args.config {
+        Some(path) => Some(load_pulls(ctx, path, &options.url)?),
+        None => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Failure::failure(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(async {
-        // Before the database is opened: a configuration error changes nothing anywhere.
-        let pulls = match &args.config {
-            Some(path) => Some(Arc::new(load_pulls(ctx, path, &options.url)?)),
-            None => None,
-        };
-        serve(ctx, args.listen, options, config, serve_options, pulls).await
-    })
+    runtime.block_on(serve(
+        ctx,
+        args.listen,
+        options,
+        config,
+        serve_options,
+        pulls,
+    ))
+}
+
+/// The server file's forge set-up, and the values of the server's own secrets (masked in
+/// everything it writes to a forge).
+pub struct PullsConfig {
+    setup: Arc<PullsSetup>,
+    masks: Vec<String>,
+}
+
+/// Reads the values of the server's secrets, then removes the forge tokens, webhook secrets
+/// and the state key from the process environment, so that no engine, hook or test command
+/// a pull request runs can read them (`PLINTH_TOKEN` stays: the engines' state backend is
+/// this server). Called while the process has a single thread.
+fn take_server_secrets(file: &ServerFile) -> Vec<String> {
+    let mut names: Vec<String> = file
+        .required_env()
+        .into_iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    names.push(KEY_ENV.to_string());
+    let mut masks: Vec<String> = names
+        .iter()
+        .filter_map(|n| std::env::var(n).ok())
+        .filter(|v| !v.is_empty())
+        .collect();
+    masks.extend(std::env::var("PLINTH_TOKEN").ok().filter(|v| !v.is_empty()));
+    for name in &names {
+        // SAFETY: `run` calls this before the async runtime (or any other thread) starts, so
+        // nothing reads the environment concurrently.
+        unsafe { std::env::remove_var(name) };
+    }
+    masks
 }
 
 /// Parses the server file and reads the secrets it names (exit 64 at file:line:col).
-fn load_pulls(ctx: &Context, path: &Path, db_url: &str) -> Result<PullsSetup, Failure> {
+fn load_pulls(ctx: &Context, path: &Path, db_url: &str) -> Result<PullsConfig, Failure> {
     let full = ctx.cwd.join(path);
     let text = std::fs::read_to_string(&full)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
@@ -144,20 +182,34 @@ fn load_pulls(ctx: &Context, path: &Path, db_url: &str) -> Result<PullsSetup, Fa
             setup.data_dir().display()
         ))
     })?;
-    Ok(setup)
+    Ok(PullsConfig {
+        setup: Arc::new(setup),
+        masks: take_server_secrets(&file),
+    })
 }
 
-/// Where this replica's pull-request job workers start: after the listener is up, with the
-/// replica's shutdown signal. Each runs until `shutdown` triggers, hands its job back, and
-/// ends; `serve` awaits them all before closing the database.
+/// This replica's pull-request job workers, started after the listener is up, with the
+/// replica's shutdown signal: each stops claiming when it triggers and hands back (or
+/// finishes) its job; `serve` awaits them before closing the database.
 async fn start_pull_workers(
-    store: &Store,
+    auto: &Arc<Automation>,
     setup: &Arc<PullsSetup>,
     shutdown: &Shutdown,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    // `setup.workers()` workers of `plinth_pulls::worker` go here.
-    let _ = (store, setup, shutdown);
-    Vec::new()
+    plinth_pulls::worker::start(Arc::clone(auto), setup.workers(), shutdown.clone()).await
+}
+
+/// The name of this replica's workers in job leases: the same after a restart on this host
+/// with this data directory (so the replica takes its unfinished jobs back at once), another
+/// for a replica elsewhere.
+fn replica_id(setup: &PullsSetup) -> String {
+    use std::hash::{Hash, Hasher};
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    setup.data_dir().hash(&mut h);
+    format!("{host}-{:08x}", h.finish() as u32)
 }
 
 async fn serve(
@@ -166,7 +218,7 @@ async fn serve(
     options: StoreOptions,
     config: ServerConfig,
     serve_options: ServeOptions,
-    pulls: Option<Arc<PullsSetup>>,
+    pulls: Option<PullsConfig>,
 ) -> CmdResult {
     let store = Store::open(options)
         .await
@@ -207,10 +259,41 @@ async fn serve(
         tls: serve_options.tls.is_some(),
         ..plinth_web::WebConfig::default()
     };
+    let auto = pulls.as_ref().map(|PullsConfig { setup, masks }| {
+        Arc::new(Automation::new(
+            store.clone(),
+            Arc::clone(setup),
+            &replica_id(setup),
+            masks.clone(),
+        ))
+    });
+    // Locks an admin releases go to the next pull request in line, which is planned at once.
+    let hand_over: Option<plinth_server::HandOver> = auto.clone().map(|auto| {
+        let f: plinth_server::HandOver = Arc::new(move |pulls| {
+            let auto = Arc::clone(&auto);
+            tokio::spawn(async move {
+                if let Err(e) = auto
+                    .plan_handed_over(&pulls, "a lock was released by an admin")
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot plan the pull requests handed locks");
+                }
+            });
+        });
+        f
+    });
+    let web = plinth_web::WebConfig {
+        hand_over: hand_over.clone(),
+        ..web
+    };
+    let config = ServerConfig {
+        hand_over,
+        ..config
+    };
     let mut extra = plinth_web::router(store.clone(), web);
     let mut workers = Vec::new();
-    if let Some(setup) = &pulls {
-        let intake = Arc::new(Intake::new(setup.clone(), store.clone()));
+    if let (Some(PullsConfig { setup, .. }), Some(auto)) = (&pulls, &auto) {
+        let intake = Arc::new(Intake::new(setup.clone(), store.clone()).with_wake(auto.wake()));
         extra = extra.merge(plinth_server::webhook_router(intake));
         if !ctx.quiet {
             eprintln!(
@@ -222,7 +305,7 @@ async fn serve(
                 setup.data_dir().display()
             );
         }
-        workers = start_pull_workers(&store, setup, &shutdown).await;
+        workers = start_pull_workers(&auto, setup, &shutdown).await;
     }
     let router = plinth_server::router_with(store.clone(), config, extra);
     let served = plinth_server::serve_with(listener, router, serve_options, shutdown).await;

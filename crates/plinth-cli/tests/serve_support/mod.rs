@@ -105,6 +105,21 @@ impl Server {
     }
 
     fn spawn_env(db: &Db, extra: &[&str], key: Option<&str>, env: &[(&str, &str)]) -> Server {
+        Self::spawn_at(db, "127.0.0.1:0", extra, key, env)
+    }
+
+    /// [`Server::start_with_env`] on a given address (a server restarted on its port).
+    pub fn start_at(db: &Db, listen: &str, extra: &[&str], env: &[(&str, &str)]) -> Server {
+        Self::spawn_at(db, listen, extra, Some(STATE_KEY), env)
+    }
+
+    fn spawn_at(
+        db: &Db,
+        listen: &str,
+        extra: &[&str],
+        key: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Server {
         let mut cmd = Command::new(PLINTH);
         cmd.env_remove("PLINTH_STATE_KEY");
         cmd.envs(env.iter().copied());
@@ -112,7 +127,7 @@ impl Server {
             cmd.env("PLINTH_STATE_KEY", key);
         }
         let mut child = cmd
-            .args(["serve", "--listen", "127.0.0.1:0", "--db", &db.url])
+            .args(["serve", "--listen", listen, "--db", &db.url])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
