@@ -566,7 +566,7 @@ fn row_of(i: &plinth_run::InstanceReport, meta: Option<&PlanMeta>, auto: &Automa
         result,
         preview_only: i.preview_only,
         kept: i.reused_from.is_some(),
-        stateful: meta.map(|m| m.needs_approval.clone()).unwrap_or_default(),
+        stateful: meta.map(|m| m.stateful.clone()).unwrap_or_default(),
         notes,
         lock: LockCell::None,
     }

@@ -458,6 +458,7 @@ impl RunContext {
             details: details(&inputs),
             summary: read.summary,
             needs_approval: read.needs_approval,
+            stateful: read.stateful,
             pending_upstream: self.pending_upstream(stack),
             reused_from: None,
             policy_findings: read.policy_findings,
@@ -501,17 +502,20 @@ impl RunContext {
             protected: self.environment.protected,
             stack: stack.to_string(),
         };
-        let needs_approval = plan_rules::evaluate(&plan_json, &ctx)
-            .into_iter()
+        let destructions = plan_rules::evaluate(&plan_json, &ctx);
+        let line = |f: &plan_rules::PlanFinding| {
+            let verb = match f.destruction {
+                plan_rules::Destruction::Delete => "deletes",
+                plan_rules::Destruction::Replace => "replaces",
+            };
+            format!("{verb} {}", f.address)
+        };
+        let needs_approval = destructions
+            .iter()
             .filter(|f| f.blocks_apply)
-            .map(|f| {
-                let verb = match f.destruction {
-                    plan_rules::Destruction::Delete => "deletes",
-                    plan_rules::Destruction::Replace => "replaces",
-                };
-                format!("{verb} {}", f.address)
-            })
+            .map(line)
             .collect();
+        let stateful = destructions.iter().map(line).collect();
         let (policy_findings, cost) = match self.review() {
             Some(review) if matches!(kind, PlanKind::Save | PlanKind::Apply) => {
                 (review.evaluate(&plan_json)?, review.cost(&plan_json, stack))
@@ -521,6 +525,7 @@ impl RunContext {
         Ok(ReadPlan {
             summary,
             needs_approval,
+            stateful,
             policy_findings,
             cost,
         })
@@ -784,6 +789,7 @@ fn applied_counts(log: &str) -> Option<(u32, u32, u32)> {
 struct ReadPlan {
     summary: PlanSummary,
     needs_approval: Vec<String>,
+    stateful: Vec<String>,
     policy_findings: Vec<crate::review::PolicyFinding>,
     cost: Option<crate::review::CostDelta>,
 }

@@ -29,6 +29,10 @@ pub struct PlanMeta {
     pub summary: PlanSummary,
     /// Destructive changes of stateful resources that need `--approve-destructive`.
     pub needs_approval: Vec<String>,
+    /// Every delete or replacement of a stateful resource (`deletes aws_db_instance.main`),
+    /// in any environment: what a reviewer must see.
+    #[serde(default)]
+    pub stateful: Vec<String>,
     /// Upstream stacks with pending changes in the same plan run: once they are applied, this
     /// plan is stale and must be made again.
     #[serde(default)]
