@@ -206,21 +206,42 @@ ensure_chromium() {
 }
 
 # GitHub's real webhook payloads for the forge tests: the npm package
-# @octokit/webhooks-examples in .tools/npm (scripts/test.sh exports
-# PLINTH_WEBHOOK_EXAMPLES, the package's directory).
+# @octokit/webhooks-examples in .tools/npm/node_modules (scripts/test.sh exports
+# PLINTH_WEBHOOK_EXAMPLES, the package's directory). The package is data only, so its
+# tarball is fetched from the npm registry and checked against the registry's sha512,
+# without installing Node.js.
 ensure_webhook_examples() {
   local version="7.6.1" prefix="$tools/npm"
   local pkg="$prefix/node_modules/@octokit/webhooks-examples"
+  local url="https://registry.npmjs.org/@octokit/webhooks-examples/-/webhooks-examples-$version.tgz"
+  local sha512="De6U3XB6O3DtCa7bKgCMzTHdeopqqZ6SNivMYJnK65ierKL1AnNIA0tkRYCRS7lwGT792d+Ps1WbfHlso6MynQ=="
   if [[ -f "$pkg/api.github.com/index.json" ]] && grep -q "\"version\": \"$version\"" "$pkg/package.json" 2>/dev/null; then
     log "webhook examples: $pkg ($version)"
     return
   fi
-  command -v npm >/dev/null || apt_install npm
-  log "installing @octokit/webhooks-examples $version into $prefix"
-  mkdir -p "$prefix"
+  command -v python3 >/dev/null || apt_install python3
+  log "fetching @octokit/webhooks-examples $version into $pkg"
+  mkdir -p "$tools"
   echo '*' >"$tools/.gitignore"
-  npm install --prefix "$prefix" --no-audit --no-fund --loglevel=error "@octokit/webhooks-examples@$version" >&2 ||
-    die "npm could not install @octokit/webhooks-examples $version"
+  rm -rf "$pkg" && mkdir -p "$pkg"
+  python3 - "$url" "$sha512" "$pkg" <<'PY' || die "could not fetch @octokit/webhooks-examples $version from the npm registry"
+import base64, hashlib, io, sys, tarfile, urllib.request
+url, want, dest = sys.argv[1:4]
+data = urllib.request.urlopen(url, timeout=120).read()
+got = base64.b64encode(hashlib.sha512(data).digest()).decode()
+if got != want:
+    sys.exit(f"sha512 mismatch for {url}: {got}")
+with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+    for m in tar.getmembers():
+        # npm tarballs hold one top directory, `package/`; nothing may leave it.
+        if not m.name.startswith("package/") or ".." in m.name.split("/") or not (m.isfile() or m.isdir()):
+            continue
+        m.name = m.name[len("package/"):]
+        try:
+            tar.extract(m, dest, filter="data")
+        except TypeError:  # Python before 3.11.4 has no extraction filters
+            tar.extract(m, dest)
+PY
   [[ -f "$pkg/api.github.com/index.json" ]] || die "@octokit/webhooks-examples $version has no api.github.com/index.json"
 }
 
