@@ -113,6 +113,8 @@ pub struct RepoDecl {
     pub appliers: Option<Vec<String>>,
     /// Directory of the plinth project inside the repository (default: its root).
     pub project_dir: String,
+    /// The branch scheduled drift checks plan and the reaper falls back to (default `main`).
+    pub default_branch: String,
 }
 
 impl ServerFile {
@@ -432,7 +434,13 @@ fn parse_repo(
         source,
         &what,
         span,
-        &["forge", "clone_url", "appliers", "project_dir"],
+        &[
+            "forge",
+            "clone_url",
+            "appliers",
+            "project_dir",
+            "default_branch",
+        ],
         &[],
         diags,
     );
@@ -450,6 +458,18 @@ fn parse_repo(
             ),
         );
     }
+    let default_branch = r.string("default_branch", diags);
+    if let Some(b) = &default_branch
+        && !is_branch_name(&b.value)
+    {
+        diags.push(
+            Diagnostic::error(format!("`default_branch` of {what} is not a branch name")).at(
+                source,
+                b.span.clone(),
+                "write the branch as the forge shows it, e.g. `main` or `release/2026`",
+            ),
+        );
+    }
     Some(RepoDecl {
         name,
         forge,
@@ -458,7 +478,24 @@ fn parse_repo(
             .string_list("appliers", diags)
             .map(|l| l.value.into_iter().map(|a| a.value).collect()),
         project_dir,
+        default_branch: default_branch.map_or_else(|| "main".to_string(), |b| b.value),
     })
+}
+
+/// What git accepts as a branch name and no git command can read as an option (the rules
+/// of `git check-ref-format --branch`, minus the rare ones no forge lets a branch have).
+fn is_branch_name(name: &str) -> bool {
+    let name = name.strip_prefix("refs/heads/").unwrap_or(name);
+    !name.is_empty()
+        && !name.starts_with(['-', '/', '.'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
 }
 
 #[cfg(test)]
@@ -528,6 +565,29 @@ repo "acme/infra" {
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert!(
             errs[0].starts_with("s.hcl:1:1: forge `gh` needs `webhook_secret_env`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn default_branch_defaults_to_main_and_is_checked() {
+        let f = ServerFile::parse("plinth-server.hcl", GOOD).unwrap();
+        assert_eq!(f.repos[0].default_branch, "main");
+        let forge = "forge \"gh\" {\n  type = \"github\"\n  token_env = \"T\"\n  webhook_secret_env = \"S\"\n}\n";
+        let f = ServerFile::parse(
+            "s.hcl",
+            &format!(
+                "{forge}repo \"a/b\" {{\n  forge = \"gh\"\n  default_branch = \"trunk\"\n}}\n"
+            ),
+        )
+        .unwrap();
+        assert_eq!(f.repos[0].default_branch, "trunk");
+        let errs = errors(&format!(
+            "{forge}repo \"a/b\" {{\n  forge = \"gh\"\n  default_branch = \"--upload-pack=x\"\n}}\n"
+        ));
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(
+            errs[0].starts_with("s.hcl:8:20: `default_branch` of repo `a/b` is not a branch name"),
             "{errs:?}"
         );
     }
