@@ -33,17 +33,19 @@ impl Automation {
         sha: &str,
         refs: &[String],
     ) -> Result<Loaded, FlowError> {
-        let clone_url = pc
+        let Some(clone_url) = pc
             .repo
             .clone_url
             .clone()
             .or_else(|| pc.sheet.clone_url.clone())
-            .ok_or_else(|| {
-                FlowError::Refused(format!(
-                    "no clone URL for {}: set `clone_url` in its repo block",
-                    pc.pull.repo
-                ))
-            })?;
+        else {
+            // A comment can be the first delivery plinth gets for a pull request, and only
+            // pull-request payloads carry the clone URL.
+            return Ok(Loaded::Problems(vec![format!(
+                "plinth does not know where to fetch {} from yet: push to the pull request (or                  set `clone_url` in its repo block of plinth-server.hcl)",
+                pc.pull.repo
+            )]));
+        };
         let auth = pc.forge.git_auth(&pc.pull.repo).await?;
         let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
         let worktree = self

@@ -65,11 +65,22 @@ pub(crate) async fn dispatch(
                 delivery.delivery_id, delivery.event, delivery.forge
             ))
             .await?;
-            match event {
+            let (repo, number) = match &event {
+                Event::PullRequest(ev) => (ev.repo.clone(), ev.number),
+                Event::Comment(ev) => (ev.repo.clone(), ev.number),
+                Event::Ignored { reason, .. } => {
+                    return Ok(serde_json::json!({ "ignored": reason }));
+                }
+            };
+            let result = match event {
                 Event::PullRequest(ev) => crate::pull_event::handle(auto, ev, run).await,
                 Event::Comment(ev) => crate::comment::handle(auto, ev, run).await,
-                Event::Ignored { reason, .. } => Ok(serde_json::json!({ "ignored": reason })),
+                Event::Ignored { .. } => unreachable!("returned above"),
+            };
+            if let Err(e) = &result {
+                auto.tell_failure(&repo, number, job.id, e).await;
             }
+            result
         }
         PLAN_JOB_KIND => {
             let payload: PlanJob = serde_json::from_value(job.payload.clone())
@@ -79,13 +90,51 @@ pub(crate) async fn dispatch(
                 payload.repo, payload.number, payload.reason
             ))
             .await?;
-            crate::pull_event::plan_again(auto, &payload.repo, payload.number, run).await
+            let result =
+                crate::pull_event::plan_again(auto, &payload.repo, payload.number, run).await;
+            if let Err(e) = &result {
+                auto.tell_failure(&payload.repo, payload.number, job.id, e)
+                    .await;
+            }
+            result
+        }
+        crate::schedule::DRIFT_JOB_KIND => {
+            let payload = serde_json::from_value(job.payload.clone())
+                .map_err(|e| FlowError::Refused(format!("drift job payload: {e}")))?;
+            crate::drift_job::handle(auto, payload, run).await
+        }
+        crate::schedule::REAP_JOB_KIND => {
+            let payload = serde_json::from_value(job.payload.clone())
+                .map_err(|e| FlowError::Refused(format!("reap job payload: {e}")))?;
+            crate::reap_job::handle(auto, payload, run).await
         }
         other => Err(FlowError::Refused(format!("unknown job kind `{other}`"))),
     }
 }
 
 impl Automation {
+    /// Tells the pull request that a job of it failed (best effort: the forge may be what
+    /// failed), so that nobody waits for a plan that will not come.
+    async fn tell_failure(&self, repo: &str, number: u64, job: i64, e: &FlowError) {
+        if matches!(
+            e,
+            FlowError::State(plinth_state::StateError::LeaseLost { .. })
+        ) {
+            return;
+        }
+        let Ok(pc) = self.pull_ctx(repo, number) else {
+            return;
+        };
+        let text = format!(
+            "plinth could not finish job {job} of this pull request: {}\n\nComment \
+             `plinth plan` to try again; the job's log is at `/v1/jobs/{job}` on the plinth server.",
+            crate::summary::inline(&self.redact(&e.to_string()))
+        );
+        if let Err(e) = self.reply(&pc, &text).await {
+            tracing::warn!(repo, number, error = %e, "cannot tell the pull request about a failed job");
+        }
+    }
+
     /// Plans the pull requests handed locks by a release outside the flow (an admin on the
     /// dashboard or the API): their plan jobs are stored and a worker woken.
     pub async fn plan_handed_over(&self, pulls: &[PullRef], reason: &str) -> Result<(), FlowError> {
