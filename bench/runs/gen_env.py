@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the runs benchmark project: one foundation stack and N-1 dependents that consume
 its outputs, `terraform_data` only (no provider download), one environment `dev` with
-`vars` and a per-stack var file, plus the stack order for the shell-loop baseline.
+`vars` and a per-stack var file, an ephemeral `preview` for `env up`, plus the stack order
+for the shell-loop baseline.
 
 Usage: bench/runs/gen_env.py OUT_DIR [--stacks 40]
 """
@@ -19,6 +20,12 @@ PLINTH_HCL = """plinth {
 
 environment "dev" {
   vars = { region = "eu-west-1", owner = "platform" }
+}
+
+environment "preview" {
+  lifecycle = "ephemeral"
+  ttl       = "24h"
+  vars      = { region = "eu-west-1", owner = "platform" }
 }
 """
 
@@ -122,7 +129,9 @@ def main() -> None:
         (d / "env").mkdir(parents=True)
         (d / "stack.hcl").write_text(SERVICE_HCL.replace("{name}", name))
         (d / "main.tf").write_text(SERVICE_TF)
-        (d / "env/dev.tfvars").write_text(f'size = "{"large" if i % 3 == 0 else "small"}"\n')
+        size = f'size = "{"large" if i % 3 == 0 else "small"}"\n'
+        (d / "env/dev.tfvars").write_text(size)
+        (d / "env/preview.tfvars").write_text(size)
         order.append(f"services/{name}")
     # The baseline loop reads this: stacks in dependency order.
     (out / "ORDER").write_text("\n".join(order) + "\n")

@@ -10,6 +10,9 @@
 # logs every engine process's start and end, and reports plinth's own overhead per instance:
 # wall time minus the time during which an engine process was running.
 #
+# and (e) plinth env up of a copy of the ephemeral `preview` environment (all 40 stacks,
+# applied whole), timed and instrumented the same way.
+#
 # Usage: bench/runs/run.sh [STACKS]   (default 40)
 # Targets: overhead < 50 ms per instance; (d) at least 2x faster than (c).
 set -euo pipefail
@@ -83,6 +86,12 @@ instrumented apply-j1 -C "$out/i_apply1" -q apply dev -j 1 --auto-approve
 eval "$(checkout i_plan)"
 instrumented plan-first -C "$out/i_plan" -q plan dev -j 2 --detailed-exitcode
 instrumented plan-again -C "$out/i_plan" -q plan dev -j 2 --detailed-exitcode
+eval "$(fresh i_up)"
+instrumented env-up -C "$out/i_up" -q env up pr-1 --from preview -j 2 --auto-approve
+
+hyperfine --runs 3 --style basic --export-json "$out/up.json" \
+  --prepare "$(fresh e)" -n "(e) plinth env up -j 2" \
+  "'$plinth' -C '$out/e' -q env up pr-1 --from preview -j 2 --auto-approve" >&2
 
 python3 - "$out" "$stacks" <<'PY'
 import json
@@ -100,9 +109,11 @@ a, a_sd = mean("apply.json", "(a) plinth apply -j 2")
 b, b_sd = mean("apply.json", "(b) shell loop init+apply")
 c, c_sd = mean("plan.json", "(c) first plinth plan -j 2")
 d, d_sd = mean("plan.json", "(d) unchanged re-plan -j 2")
+e, e_sd = mean("up.json", "(e) plinth env up -j 2")
 print(f"{'command':<32} {'mean':>9} {'stddev':>8}")
 for name, m, sd in [("(a) plinth apply -j 2", a, a_sd), ("(b) shell loop init+apply", b, b_sd),
-                    ("(c) first plinth plan -j 2", c, c_sd), ("(d) unchanged re-plan -j 2", d, d_sd)]:
+                    ("(c) first plinth plan -j 2", c, c_sd), ("(d) unchanged re-plan -j 2", d, d_sd),
+                    ("(e) plinth env up -j 2", e, e_sd)]:
     print(f"{name:<32} {m:8.2f}s {sd:7.2f}s")
 print(f"shell loop / plinth apply: {b / a:.2f}x")
 print(f"first plan / re-plan:      {c / d:.2f}x  (target >= 2x)")
@@ -129,11 +140,11 @@ print()
 print(f"instrumented runs (engine wrapped; {n} instances):")
 print(f"{'run':<12} {'wall':>7} {'engine busy':>12} {'engine sum':>11} {'overhead/inst':>14}  engine calls")
 ok = True
-for name in ["apply-j2", "apply-j1", "plan-first", "plan-again"]:
+for name in ["apply-j2", "apply-j1", "plan-first", "plan-again", "env-up"]:
     wall, busy, total, calls = breakdown(name)
     # Overhead: the time no engine process was running, per instance.
     per = (wall - busy) / n * 1000
-    if name.startswith("apply"):
+    if name.startswith("apply") or name == "env-up":
         ok &= per < 50
     shown = ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))
     print(f"{name:<12} {wall:6.2f}s {busy:11.2f}s {total:10.2f}s {per:11.1f} ms  {shown}")
