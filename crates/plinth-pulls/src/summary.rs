@@ -444,7 +444,9 @@ mod tests {
             ..Default::default()
         };
         let text = render(&s);
-        assert!(!text.contains("<script>") || text.contains("`<script>alert(1)</script>' `"));
+        // The stack id is shown literally inside a code span (inert), and nowhere else.
+        assert_eq!(text.matches("<script>").count(), 1, "{text}");
+        assert!(text.contains("| `<script>alert(1)</script>' ` |"), "{text}");
         assert!(!text.contains("<img"));
         assert!(!text.contains("@here"));
         assert!(!text.contains("[x](http"));
