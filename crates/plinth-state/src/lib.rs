@@ -8,7 +8,8 @@
 //! the job queue (`record_delivery`, `enqueue`, `claim` and the lease calls, with the resume
 //! contract in `job_lease`), pull requests with their instance locks and FIFO queues
 //! (`upsert_pull`, `acquire_all`, `release_all`, `pull_view`), promotion records, ephemeral
-//! copies, the run history and drift results.
+//! copies, the run history and drift results; migration `0200_drift_watch` keeps the server's
+//! scheduled drift checks and their forge issues (`drift_watch`, `put_drift_watch`).
 
 mod audit;
 mod body;
@@ -18,6 +19,7 @@ mod dashboard;
 mod db;
 mod deliveries;
 mod drift;
+mod drift_watch;
 mod error;
 mod instance;
 mod job_lease;
@@ -50,6 +52,7 @@ pub use dashboard::{
 pub use db::DbKind;
 pub use deliveries::{DELIVERY_JOB_KIND, Delivery, Recorded};
 pub use drift::{DriftCount, DriftRecord, DriftStatus};
+pub use drift_watch::DriftWatch;
 pub use error::StateError;
 pub use instance::InstanceId;
 pub use job_lease::{Job, JobOutcome, Lease, MAX_JOB_ATTEMPTS, MAX_PROGRESS_BYTES};
