@@ -70,6 +70,27 @@ pub trait Forge: Send + Sync + fmt::Debug {
 
     /// The HTTP header git sends to fetch `repo`, so that no token is ever in a URL.
     async fn git_auth(&self, repo: &str) -> Result<GitAuth, ForgeError>;
+
+    /// Reads the repository itself with the configured credentials (a GitHub App through its
+    /// installation token, which proves the key and the installation too).
+    async fn repository_access(&self, repo: &str) -> Result<RepoAccess, ForgeError>;
+}
+
+/// A repository as its forge shows it to plinth's credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoAccess {
+    /// What the credentials may do there, when the API says: GitHub omits it for App
+    /// installation tokens, GitLab for a project the token's user is no member of.
+    pub permission: Option<Permission>,
+    /// The repository's default branch (`None` for an empty repository).
+    pub default_branch: Option<String>,
+}
+
+impl RepoAccess {
+    /// Whether the credentials may push (commit statuses need it), when the API says.
+    pub fn can_push(&self) -> Option<bool> {
+        self.permission.map(|p| p >= Permission::Write)
+    }
 }
 
 /// The ref under which the forge keeps a pull request's head, fetchable from the target

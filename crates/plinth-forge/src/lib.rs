@@ -5,7 +5,8 @@
 //!   signature or token, read its [`webhook::delivery_id`], [`webhook::decode`] it into the
 //!   forge-neutral [`Event`].
 //! - [`Forge`]: the one trait the server calls (pull request, approvals, permission, comments,
-//!   statuses, issues, git credentials), implemented by [`GitHubClient`] (token or GitHub App),
+//!   statuses, issues, git credentials, the credentials' [`RepoAccess`] to a repository),
+//!   implemented by [`GitHubClient`] (token or GitHub App),
 //!   [`GitLabClient`] and [`GiteaClient`]; [`client_for`] builds the right one from a
 //!   `forge` block of `plinth-server.hcl`.
 //! - `fake` (feature `test-support`): a stand-in forge server speaking all three REST dialects,
@@ -29,7 +30,7 @@ pub use credentials::{Credentials, CredentialsError, webhook_secret_from_env};
 pub use error::ForgeError;
 pub use event::{CommentEvent, Event, PullAction, PullRequestEvent};
 pub use forge::{
-    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, STATUS_DESCRIPTION_MAX,
-    Status, StatusState, pull_head_ref,
+    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, RepoAccess,
+    STATUS_DESCRIPTION_MAX, Status, StatusState, pull_head_ref,
 };
 pub use plinth_config::ForgeKind;

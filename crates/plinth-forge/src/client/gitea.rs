@@ -10,11 +10,13 @@ use serde_json::json;
 
 use super::ClientConfig;
 use super::paths::{owner_repo, seg};
+use super::repository::RepoJson;
 use super::reviews::{Verdict, standing_approvals};
 use super::transport::{Api, AuthHeader};
 use crate::error::ForgeError;
 use crate::forge::{
-    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, Status, StatusState,
+    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, RepoAccess, Status,
+    StatusState,
 };
 use crate::secret::Secret;
 use crate::webhook::wip_title;
@@ -282,5 +284,14 @@ impl Forge for GiteaClient {
     async fn git_auth(&self, _repo: &str) -> Result<GitAuth, ForgeError> {
         // Gitea takes a token as the Basic user name when the password is empty.
         Ok(GitAuth::basic(self.token.expose(), ""))
+    }
+
+    async fn repository_access(&self, repo: &str) -> Result<RepoAccess, ForgeError> {
+        let path = format!("/repos/{}", owner_repo(repo)?);
+        let answer: RepoJson = self
+            .api
+            .json(Method::GET, &path, &self.header, None)
+            .await?;
+        Ok(answer.access())
     }
 }

@@ -12,11 +12,13 @@ use serde_json::json;
 use super::ClientConfig;
 use super::github_app::GitHubApp;
 use super::paths::{owner_repo, seg};
+use super::repository::RepoJson;
 use super::reviews::{Verdict, standing_approvals};
 use super::transport::{Api, AuthHeader};
 use crate::error::ForgeError;
 use crate::forge::{
-    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, Status, StatusState,
+    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, RepoAccess, Status,
+    StatusState,
 };
 use crate::secret::Secret;
 
@@ -367,5 +369,16 @@ impl Forge for GitHubClient {
     async fn git_auth(&self, repo: &str) -> Result<GitAuth, ForgeError> {
         let token = self.token(repo).await?;
         Ok(GitAuth::basic("x-access-token", token.expose()))
+    }
+
+    async fn repository_access(&self, repo: &str) -> Result<RepoAccess, ForgeError> {
+        let path = format!("/repos/{}", owner_repo(repo)?);
+        let answer: RepoJson = self
+            .authed(repo, |auth| {
+                let path = &path;
+                async move { self.api.json(Method::GET, path, &auth, None).await }
+            })
+            .await?;
+        Ok(answer.access())
     }
 }

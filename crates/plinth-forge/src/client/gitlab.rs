@@ -13,7 +13,8 @@ use super::paths::{gitlab_project, seg};
 use super::transport::{Api, AuthHeader};
 use crate::error::ForgeError;
 use crate::forge::{
-    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, Status, StatusState,
+    Approval, CommentId, Forge, GitAuth, Permission, PullInfo, PullState, RepoAccess, Status,
+    StatusState,
 };
 use crate::secret::Secret;
 
@@ -78,6 +79,19 @@ struct MemberJson {
     access_level: u32,
 }
 
+/// `GET /projects/ID`: the caller's access comes as the project's and its group's levels.
+#[derive(Deserialize)]
+struct ProjectJson {
+    default_branch: Option<String>,
+    permissions: Option<ProjectPermissionsJson>,
+}
+
+#[derive(Deserialize)]
+struct ProjectPermissionsJson {
+    project_access: Option<MemberJson>,
+    group_access: Option<MemberJson>,
+}
+
 #[derive(Deserialize)]
 struct IdJson {
     id: u64,
@@ -131,6 +145,15 @@ fn mergeable(mr: &MergeRequestJson) -> Option<bool> {
         Some("can_be_merged") => Some(true),
         Some("cannot_be_merged" | "cannot_be_merged_recheck") => Some(false),
         _ => None,
+    }
+}
+
+fn level_permission(level: u32) -> Permission {
+    match level {
+        l if l >= MAINTAINER => Permission::Admin,
+        l if l >= DEVELOPER => Permission::Write,
+        l if l >= GUEST => Permission::Read,
+        _ => Permission::None,
     }
 }
 
@@ -206,12 +229,7 @@ impl Forge for GitLabClient {
             Err(e) if e.is_not_found() => return Ok(Permission::None),
             Err(e) => return Err(e),
         };
-        Ok(match member.access_level {
-            l if l >= MAINTAINER => Permission::Admin,
-            l if l >= DEVELOPER => Permission::Write,
-            l if l >= GUEST => Permission::Read,
-            _ => Permission::None,
-        })
+        Ok(level_permission(member.access_level))
     }
 
     async fn post_comment(
@@ -310,5 +328,25 @@ impl Forge for GitLabClient {
 
     async fn git_auth(&self, _repo: &str) -> Result<GitAuth, ForgeError> {
         Ok(GitAuth::basic("oauth2", self.token.expose()))
+    }
+
+    async fn repository_access(&self, repo: &str) -> Result<RepoAccess, ForgeError> {
+        let path = format!("/projects/{}", gitlab_project(repo)?);
+        let project: ProjectJson = self
+            .api
+            .json(Method::GET, &path, &self.header, None)
+            .await?;
+        // Access through the project and through its group add up: the higher level counts.
+        let level = project.permissions.and_then(|p| {
+            [p.project_access, p.group_access]
+                .into_iter()
+                .flatten()
+                .map(|m| m.access_level)
+                .max()
+        });
+        Ok(RepoAccess {
+            permission: level.map(level_permission),
+            default_branch: project.default_branch.filter(|b| !b.is_empty()),
+        })
     }
 }

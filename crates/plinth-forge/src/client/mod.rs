@@ -6,6 +6,7 @@ mod github_app;
 mod gitlab;
 mod paths;
 mod rate_limit;
+mod repository;
 mod reviews;
 mod transport;
 

@@ -35,6 +35,7 @@ pub(crate) fn repo_route(s: &mut State, req: &Request<'_>, segs: &[&str]) -> Opt
     };
     let repo = format!("{owner}/{name}");
     match (method, rest) {
+        ("GET", []) => repository(s, req, &repo),
         ("GET", ["pulls", n]) => pull(s, &repo, n.parse().ok()?),
         ("GET", ["pulls", n, "reviews"]) => reviews(s, req, &repo, n.parse().ok()?),
         ("GET", ["collaborators", user, "permission"]) => permission(s, &repo, user),
@@ -56,6 +57,36 @@ fn validation_failed(resource: &str, field: &str, message: &str) -> Reply {
             "documentation_url": "https://docs.github.com/rest"
         }),
     )
+}
+
+/// `GET /repos/O/R`: a repository the caller may see, with its `permissions` for a token
+/// (GitHub leaves them out for an App installation token, which holds the App's permissions
+/// instead; Gitea has no `maintain` or `triage`).
+fn repository(s: &mut State, req: &Request<'_>, repo: &str) -> Option<Reply> {
+    let kind = s.kind;
+    let access = s.repo(repo).token_access?;
+    if access == Permission::None {
+        return None;
+    }
+    let (owner, name) = repo.split_once('/')?;
+    let mut body = json!({
+        "id": 1296269,
+        "name": name,
+        "full_name": repo,
+        "owner": { "login": owner },
+        "private": true,
+        "default_branch": "main",
+    });
+    if !req.installation_token {
+        let (admin, push) = (access == Permission::Admin, access >= Permission::Write);
+        body["permissions"] = match kind {
+            ForgeKind::Gitea => json!({ "admin": admin, "push": push, "pull": true }),
+            _ => json!({
+                "admin": admin, "maintain": admin, "push": push, "triage": true, "pull": true
+            }),
+        };
+    }
+    Some(Reply::json(200, body))
 }
 
 fn pull(s: &mut State, repo: &str, number: u64) -> Option<Reply> {

@@ -18,6 +18,7 @@ pub(crate) fn route(s: &mut State, req: &Request<'_>) -> Option<Reply> {
     };
     match (req.method.as_str(), rest) {
         ("GET", ["users"]) => users(s, req),
+        ("GET", ["projects", project]) => project_info(s, project),
         ("GET", ["projects", project, "merge_requests", iid]) => {
             merge_request(s, project, iid.parse().ok()?)
         }
@@ -55,6 +56,33 @@ fn users(s: &mut State, req: &Request<'_>) -> Option<Reply> {
         .map(|(login, id)| json!({ "id": id, "username": login, "state": "active" }))
         .collect();
     Some(Reply::json(200, Value::Array(found)))
+}
+
+/// `GET /projects/ID`: the token's access as a project membership level (Reporter 20,
+/// Developer 30, Maintainer 40); a project it cannot see is 404.
+fn project_info(s: &mut State, project: &str) -> Option<Reply> {
+    let level = match s.repo(project).token_access? {
+        Permission::None => return None,
+        Permission::Read => 20,
+        Permission::Write => 30,
+        Permission::Admin => 40,
+    };
+    let name = project.rsplit('/').next().unwrap_or(project);
+    Some(Reply::json(
+        200,
+        json!({
+            "id": 1,
+            "name": name,
+            "path": name,
+            "path_with_namespace": project,
+            "default_branch": "main",
+            "visibility": "private",
+            "permissions": {
+                "project_access": { "access_level": level, "notification_level": 3 },
+                "group_access": null,
+            },
+        }),
+    ))
 }
 
 fn merge_request(s: &mut State, project: &str, iid: u64) -> Option<Reply> {

@@ -205,6 +205,13 @@ impl FakeForge {
         }
     }
 
+    /// Creates `repo` (default branch `main`) for `GET /repos/O/R` (GitLab `GET /projects/ID`),
+    /// where the token has `access`; with `Permission::None` the token cannot see it (404), as
+    /// with someone else's private repository. App installation tokens see it when installed.
+    pub fn create_repo(&self, repo: &str, access: Permission) {
+        self.lock().repo(repo).token_access = Some(access);
+    }
+
     /// Comments on `repo`'s pull request or issue `number`, oldest first.
     pub fn comments(&self, repo: &str, number: u64) -> Vec<FakeComment> {
         self.lock()

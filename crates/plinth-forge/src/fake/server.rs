@@ -37,6 +37,8 @@ pub(crate) struct Request<'a> {
     pub(crate) segments: Vec<String>,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Value>,
+    /// GitHub: the caller authenticated with an App installation token, not the token.
+    pub(crate) installation_token: bool,
 }
 
 impl Request<'_> {
@@ -91,7 +93,7 @@ async fn handle(
             Err(_) => Some(Value::String(String::from_utf8_lossy(&body).into_owned())),
         }
     };
-    let request = Request {
+    let mut request = Request {
         method: &method,
         segments: uri
             .path()
@@ -120,6 +122,7 @@ async fn handle(
             })
             .unwrap_or_default(),
         body: parsed_body.clone(),
+        installation_token: false,
     };
 
     let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,6 +133,13 @@ async fn handle(
     } else {
         check_auth(&s, &headers)
     };
+    request.installation_token = kind == ForgeKind::GitHub
+        && !app_endpoint
+        && headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| github_api::installation_token_valid(&s, t));
     let reply = if auth != AuthSeen::Valid {
         unauthorized(kind)
     } else if let Some(injection) = s.injections.pop_front() {

@@ -169,6 +169,9 @@ pub enum Injection {
 
 #[derive(Debug, Default)]
 pub(crate) struct Repo {
+    /// Set by `create_repo`: the repository exists, and this is what the stand-in's token may
+    /// do in it (`Permission::None`: it cannot see it, as with someone else's private one).
+    pub(crate) token_access: Option<Permission>,
     pub(crate) pulls: BTreeMap<u64, FakePull>,
     pub(crate) reviews: BTreeMap<u64, Vec<FakeReview>>,
     pub(crate) members: BTreeMap<String, Permission>,

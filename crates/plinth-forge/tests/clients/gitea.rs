@@ -193,3 +193,25 @@ async fn git_gets_the_token_as_basic_user() {
     let auth = client.git_auth(REPO).await.unwrap();
     assert_eq!(basic_pair(&auth), format!("{}:", fake.token()));
 }
+
+#[tokio::test]
+async fn repository_access_reads_the_tokens_permissions() {
+    let (fake, client) = forge().await;
+    fake.create_repo(REPO, Permission::Admin);
+    fake.create_repo("acme/docs", Permission::Read);
+    let access = client.repository_access(REPO).await.unwrap();
+    assert_eq!(
+        (access.permission, access.can_push()),
+        (Some(Permission::Admin), Some(true))
+    );
+    assert_eq!(fake.calls()[0].path, "/api/v1/repos/acme/infra");
+    let docs = client.repository_access("acme/docs").await.unwrap();
+    assert_eq!(docs.permission, Some(Permission::Read));
+    let err = client.repository_access("acme/unknown").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    let wrong = fake.client_with_token("gitea-wrongwrongwrong", &fast_retries());
+    let err = wrong.repository_access(REPO).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(!format!("{err} {err:?}").contains("gitea-wrongwrongwrong"));
+}

@@ -335,3 +335,38 @@ async fn bad_repository_names_are_refused_before_any_call() {
     }
     assert!(fake.calls().is_empty());
 }
+
+#[tokio::test]
+async fn repository_access_reads_the_tokens_permissions() {
+    let (fake, client) = forge().await;
+    fake.create_repo(REPO, Permission::Write);
+    fake.create_repo("acme/docs", Permission::Read);
+    fake.create_repo("acme/secret", Permission::None);
+    let access = client.repository_access(REPO).await.unwrap();
+    assert_eq!(access.permission, Some(Permission::Write));
+    assert_eq!(access.can_push(), Some(true));
+    assert_eq!(access.default_branch.as_deref(), Some("main"));
+    let docs = client.repository_access("acme/docs").await.unwrap();
+    assert_eq!(
+        (docs.permission, docs.can_push()),
+        (Some(Permission::Read), Some(false))
+    );
+    for hidden in ["acme/secret", "acme/unknown"] {
+        let err = client.repository_access(hidden).await.unwrap_err();
+        assert_eq!(err.status(), Some(404), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("github GET /repos/{hidden}: 404 Not Found")
+        );
+    }
+    let call = &fake.calls()[0];
+    assert_eq!(
+        (call.method.as_str(), call.path.as_str(), call.auth),
+        ("GET", "/repos/acme/infra", AuthSeen::Valid)
+    );
+
+    let wrong = fake.client_with_token("ghp_wrongwrongwrong", &fast_retries());
+    let err = wrong.repository_access(REPO).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(!format!("{err} {err:?}").contains("ghp_wrongwrongwrong"));
+}

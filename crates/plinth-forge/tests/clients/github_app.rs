@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use plinth_forge::fake::{AuthSeen, FakeForge, FakePull, fast_retries};
-use plinth_forge::{ForgeError, ForgeKind, GitHubClient};
+use plinth_forge::{ForgeError, ForgeKind, GitHubClient, Permission};
 
 use super::basic_pair;
 
@@ -138,4 +138,33 @@ async fn the_key_never_prints() {
         !shown.contains("PRIVATE KEY") && !shown.contains("MII"),
         "{shown}"
     );
+}
+
+#[tokio::test]
+async fn repository_access_goes_through_the_installation_token() {
+    let fake = app_forge(Duration::from_secs(3600)).await;
+    fake.create_repo(REPO, Permission::Write);
+    let client = fake.app_client(APP_ID, &fast_retries());
+    let access = client.repository_access(REPO).await.unwrap();
+    // GitHub reports no `permissions` to an installation token: the App's own hold.
+    assert_eq!((access.permission, access.can_push()), (None, None));
+    assert_eq!(access.default_branch.as_deref(), Some("main"));
+    assert_eq!(
+        trail(&fake),
+        [
+            call("GET", "/repos/acme/infra/installation", 200),
+            call("POST", "/app/installations/777/access_tokens", 201),
+            call("GET", "/repos/acme/infra", 200),
+        ]
+    );
+
+    let other_app = fake.app_client(APP_ID + 1, &fast_retries());
+    let err = other_app.repository_access(REPO).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    let err = client
+        .repository_access("acme/elsewhere")
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert!(err.to_string().contains("/installation"), "{err}");
 }

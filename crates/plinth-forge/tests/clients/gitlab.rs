@@ -281,3 +281,28 @@ async fn git_gets_a_basic_header_for_oauth2() {
     let auth = client.git_auth(PROJECT).await.unwrap();
     assert_eq!(basic_pair(&auth), format!("oauth2:{}", fake.token()));
 }
+
+#[tokio::test]
+async fn repository_access_reads_the_membership_level() {
+    let (fake, client) = forge().await;
+    fake.create_repo(PROJECT, Permission::Write);
+    fake.create_repo("acme/docs", Permission::Read);
+    fake.create_repo("acme/secret", Permission::None);
+    let access = client.repository_access(PROJECT).await.unwrap();
+    assert_eq!(
+        (access.permission, access.can_push()),
+        (Some(Permission::Write), Some(true))
+    );
+    assert_eq!(access.default_branch.as_deref(), Some("main"));
+    assert_eq!(fake.calls()[0].path, ENCODED);
+    let docs = client.repository_access("acme/docs").await.unwrap();
+    assert_eq!(docs.can_push(), Some(false));
+    let err = client.repository_access("acme/secret").await.unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+
+    let wrong = fake.client_with_token("glpat-wrongwrongwrong", &fast_retries());
+    let err = wrong.repository_access(PROJECT).await.unwrap_err();
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert!(err.to_string().contains("401 Unauthorized"), "{err}");
+    assert!(!format!("{err} {err:?}").contains("glpat-wrongwrongwrong"));
+}
