@@ -1,5 +1,7 @@
 //! `plinth doctor`: checks each part the project uses and prints one line per finding, ✓ or ✗
-//! with a fix. Exit 1 when anything failed.
+//! with a fix. Exit 1 when anything failed. With `--server-config FILE` it also checks the
+//! server file's forges and repositories (exit 64 when the file itself is wrong); outside a
+//! project (a server host keeps no checkout) only git and the server file are checked.
 //!
 //! Adding a check: write `pub(super) fn check(d: &Doctor) -> Vec<Finding>` in a new file under
 //! `doctor/`, declare the module below and add it to [`CHECKS`]. A check returns one finding
@@ -8,6 +10,8 @@
 
 mod backend;
 mod engine;
+mod forge_answer;
+mod forges;
 mod git;
 mod plugin_cache;
 mod project_file;
@@ -16,27 +20,46 @@ mod vault;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use plinth_config::ProjectConfig;
+use plinth_config::{ProjectConfig, ServerFile};
 
 use crate::context::Context;
 use crate::exit::{CmdResult, Exit, Failure};
 
-/// Every check, in the order they are shown.
-const CHECKS: &[Check] = &[
-    project_file::check,
-    engine::check,
-    git::check,
-    plugin_cache::check,
-    backend::check,
-    vault::check,
+/// Every check, in the order they are shown, with what it needs.
+const CHECKS: &[(Check, Needs)] = &[
+    (project_file::check, Needs::Project),
+    (engine::check, Needs::Project),
+    (git::check, Needs::Host),
+    (plugin_cache::check, Needs::Project),
+    (backend::check, Needs::Project),
+    (vault::check, Needs::Project),
+    (forges::check, Needs::Host),
 ];
+
+/// Whether a check is about a project, or about the machine (and the server file) alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Needs {
+    /// Skipped when only a server file is checked outside a project.
+    Project,
+    /// Always run.
+    Host,
+}
 
 /// A check: what it found, one finding per thing it looked at.
 pub(crate) type Check = fn(&Doctor) -> Vec<Finding>;
 
 /// Arguments of `plinth doctor`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "\
+With --server-config FILE (plinth-server.hcl) doctor also reads each forge block's token (or \
+GitHub App key) and webhook secret from the variables it names, and reads each repo block's \
+repository through the forge's API with them, all at once, each call bounded by a few seconds. \
+Values are never printed. Run outside a project, only git and the server file are checked.")]
+pub struct Args {
+    /// Also check this server file: each forge's credentials and each repository's access.
+    #[arg(long, value_name = "FILE")]
+    pub server_config: Option<PathBuf>,
+}
 
 /// The outcome of one finding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,12 +127,27 @@ pub(crate) struct Doctor<'a> {
     pub config: Option<ProjectConfig>,
     /// Why plinth.hcl does not parse (its first error, one line).
     pub config_error: Option<String>,
+    /// The server file given with `--server-config`, parsed.
+    pub server: Option<ServerConfig>,
+}
+
+/// A parsed server file and where it lives.
+pub(crate) struct ServerConfig {
+    /// The file.
+    pub file: ServerFile,
+    /// Its directory, where relative paths in it (`private_key_file`) start.
+    pub base_dir: PathBuf,
 }
 
 impl Doctor<'_> {
     /// The directory the project's files live in (the working directory without a project).
     pub fn base(&self) -> &Path {
         self.root.as_deref().unwrap_or(&self.ctx.cwd)
+    }
+
+    /// Only the server file is checked: there is no project here.
+    pub fn server_only(&self) -> bool {
+        self.root.is_none() && self.server.is_some()
     }
 
     /// Runs `fut` to completion on a small runtime (checks are sequential and short).
@@ -132,8 +170,25 @@ impl Doctor<'_> {
     }
 }
 
+/// Parses the server file (exit 64 at file:line:col, as `plinth serve --config` does).
+fn load_server_file(ctx: &Context, path: &Path) -> Result<ServerConfig, Failure> {
+    let full = ctx.cwd.join(path);
+    let text = std::fs::read_to_string(&full)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let file = ServerFile::parse(&path.display().to_string(), &text)
+        .map_err(|diags| crate::project::config_failure(ctx, &diags))?;
+    Ok(ServerConfig {
+        file,
+        base_dir: full.parent().unwrap_or(&ctx.cwd).to_path_buf(),
+    })
+}
+
 /// Runs `plinth doctor`.
-pub fn run(ctx: &Context, _args: Args) -> CmdResult {
+pub fn run(ctx: &Context, args: Args) -> CmdResult {
+    let server = match &args.server_config {
+        Some(path) => Some(load_server_file(ctx, path)?),
+        None => None,
+    };
     let root = plinth_project::find_root(&ctx.cwd);
     let (config, config_error) = match &root {
         None => (None, None),
@@ -157,8 +212,23 @@ pub fn run(ctx: &Context, _args: Args) -> CmdResult {
         root,
         config,
         config_error,
+        server,
     };
-    let findings: Vec<Finding> = CHECKS.iter().flat_map(|check| check(&doctor)).collect();
+    let mut findings = Vec::new();
+    if doctor.server_only() {
+        findings.push(Finding::skipped(
+            "project",
+            format!(
+                "no plinth.hcl in {} or above: checking the server file only",
+                ctx.cwd.display()
+            ),
+        ));
+    }
+    for (check, needs) in CHECKS {
+        if *needs == Needs::Host || !doctor.server_only() {
+            findings.extend(check(&doctor));
+        }
+    }
     let mut out = anstream::AutoStream::new(
         std::io::stdout(),
         if ctx.color_stdout {

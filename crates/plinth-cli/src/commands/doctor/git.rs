@@ -20,7 +20,9 @@ pub(super) fn check(d: &Doctor) -> Vec<Finding> {
                 .args(["rev-parse", "--is-inside-work-tree"])
                 .output()
                 .is_ok_and(|o| o.status.success());
-            let repo = if inside {
+            let repo = if d.server_only() {
+                "the server fetches pull requests with it"
+            } else if inside {
                 "the project is a git work tree"
             } else {
                 "the project is not in a git repository yet (`--changed` needs one)"
