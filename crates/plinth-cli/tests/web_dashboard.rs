@@ -604,6 +604,16 @@ fn hostile_names_and_text_render_inert() {
         .execute(&pool)
         .await
         .unwrap();
+        // The overview reads the summary the store keeps beside them (as its migration builds it).
+        sqlx::query(
+            "INSERT INTO instance_summary (project, stack, env, drift_status, drift_add, drift_change, drift_destroy, drift_checked_ms) \
+             VALUES ($1, $2, 'dev', 'drifted', 1, 2, 0, 0)",
+        )
+        .bind(PROJECT)
+        .bind(script_stack)
+        .execute(&pool)
+        .await
+        .unwrap();
         pool.close().await;
     });
     // Text from users and clients through the real APIs: a lock holder, a run's fields and log.

@@ -137,7 +137,17 @@ impl Store {
         .bind(run_id)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Self::summarise_drift(
+            tx,
+            project,
+            env,
+            stack,
+            status.as_str(),
+            (add, change, destroy),
+            checked_ms,
+            run_id,
+        )
+        .await
     }
 
     /// The latest drift result of every checked instance of an environment, by stack.

@@ -10,6 +10,10 @@
 //! (`upsert_pull`, `acquire_all`, `release_all`, `pull_view`), promotion records, ephemeral
 //! copies, the run history and drift results; migration `0200_drift_watch` keeps the server's
 //! scheduled drift checks and their forge issues (`drift_watch`, `put_drift_watch`).
+//!
+//! Migration `0101_instance_summary` keeps what the dashboard's overview shows of each
+//! instance (last apply, drift) in one table, written with the runs and drift results that
+//! change it (`summary`) and read a page at a time (`overview`).
 
 mod audit;
 mod body;
@@ -26,6 +30,7 @@ mod job_lease;
 mod jobs;
 mod lock_queue;
 mod locks;
+mod overview;
 mod promotions;
 mod pull_locks;
 mod pull_view;
@@ -35,6 +40,7 @@ mod runs;
 mod seal;
 mod statefile;
 mod store;
+mod summary;
 mod text;
 mod tokens;
 mod versions;
@@ -45,10 +51,7 @@ pub mod test_support;
 
 pub use audit::AuditEntry;
 pub use copies::{CopyRecord, CopyStatus, CopyUpdate, PutMode};
-pub use dashboard::{
-    ApplyBrief, DriftBrief, InstanceRun, InstanceStatus, Overview, PullLockBrief, RunFilter,
-    RunListItem, RunProgress, RunsStamp, StateBrief, StateLockBrief,
-};
+pub use dashboard::{DriftBrief, InstanceRun, RunFilter, RunListItem, RunProgress};
 pub use db::DbKind;
 pub use deliveries::{DELIVERY_JOB_KIND, Delivery, Recorded};
 pub use drift::{DriftCount, DriftRecord, DriftStatus};
@@ -59,6 +62,10 @@ pub use job_lease::{Job, JobOutcome, Lease, MAX_JOB_ATTEMPTS, MAX_PROGRESS_BYTES
 pub use jobs::{Enqueued, JobCounts, JobDetails, JobStatus, JobSummary, MAX_JOB_LOG_BYTES};
 pub use lock_queue::LockWait;
 pub use locks::{LockHolder, UnlockOutcome};
+pub use overview::{
+    ApplyBrief, EnvTotals, InstanceStatus, Overview, OverviewQuery, PullLockBrief, StateBrief,
+    StateLockBrief,
+};
 pub use promotions::{NewPromotion, Promotion, PromotionKind, PromotionQuery};
 pub use pull_locks::{Acquisition, PullLock};
 pub use pull_view::{PlanView, PullInstanceView, PullView};

@@ -1,7 +1,7 @@
 //! The team's one run history: runs reported by CLIs (`POST /v1/runs`) and by the server
 //! itself, with per-instance results and masked logs. A re-post of the same run id replaces
 //! the run (a CLI reports once at start and again at the end). A drift run also records each
-//! instance's drift result (`drift`).
+//! instance's drift result (`drift`); every run keeps `instance_summary` current (`summary`).
 
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -12,6 +12,7 @@ use crate::drift::DriftStatus;
 use crate::error::StateError;
 use crate::instance::InstanceId;
 use crate::store::Store;
+use crate::summary::Replaced;
 use crate::text::{check_field, check_multiline, storable, tail};
 use crate::tokens::{Actor, Scope};
 
@@ -301,10 +302,13 @@ impl Store {
         let who = report.who.clone().unwrap_or_else(|| actor.name.clone());
         check_field("who", &who, 255)?;
         let (_gate, mut tx) = self.begin_write().await?;
-        let existing = sqlx::query("SELECT project FROM runs WHERE id = $1")
-            .bind(&report.run_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        Self::guard_runs(&mut tx, &report.project).await?;
+        let existing =
+            sqlx::query("SELECT project, action, env, started_ms FROM runs WHERE id = $1")
+                .bind(&report.run_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let mut replaced = None;
         if let Some(row) = existing {
             let project: String = row.try_get("project")?;
             if project != report.project {
@@ -313,6 +317,26 @@ impl Store {
                     report.run_id, report.project
                 )));
             }
+            let action: String = row.try_get("action")?;
+            let stacks = if matches!(action.as_str(), "apply" | "destroy") {
+                sqlx::query(
+                    "SELECT stack FROM run_instances WHERE run_id = $1 \
+                     AND status NOT IN ('skipped', 'pending')",
+                )
+                .bind(&report.run_id)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get("stack"))
+                .collect::<Result<_, _>>()?
+            } else {
+                Vec::new()
+            };
+            replaced = Some(Replaced {
+                env: row.try_get("env")?,
+                started_ms: row.try_get("started_ms")?,
+                stacks,
+            });
             sqlx::query("DELETE FROM run_instances WHERE run_id = $1")
                 .bind(&report.run_id)
                 .execute(&mut *tx)
@@ -382,6 +406,14 @@ impl Store {
                 .await?;
             }
         }
+        Self::summarise_run(
+            &mut tx,
+            report,
+            &who,
+            (started, finished),
+            replaced.as_ref(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -205,10 +205,8 @@ impl Store {
         if exists {
             return Ok(());
         }
-        let _gate = match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
-            None => None,
-        };
+        // With its summary row, in one transaction: the overview lists instances from there.
+        let (_gate, mut tx) = self.begin_write().await?;
         let now = now_ms();
         sqlx::query(
             "INSERT INTO instances (id, project, env, stack, head, current_version, created_ms, updated_ms) \
@@ -219,8 +217,10 @@ impl Store {
         .bind(&id.env)
         .bind(&id.stack)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        Self::summarise_instance(&mut tx, &id.project, &id.env, &id.stack).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -12,7 +12,6 @@ mod csrf;
 mod display;
 mod error;
 mod headers;
-mod last_applies;
 mod pages;
 mod session;
 mod shell;
@@ -81,7 +80,6 @@ impl WebConfig {
 pub(crate) struct Web {
     pub store: Store,
     pub config: Arc<WebConfig>,
-    pub last_applies: Arc<last_applies::LastApplies>,
 }
 
 /// The dashboard's routes: `/` (overview), `/instances/…`, `/runs`, `/pulls`, `/locks`,
@@ -91,7 +89,6 @@ pub fn router(store: Store, config: WebConfig) -> Router {
     let web = Web {
         store,
         config: Arc::new(config),
-        last_applies: Arc::default(),
     };
     let pages = Router::new()
         .route("/", get(pages::overview::page))

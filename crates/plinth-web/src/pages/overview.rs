@@ -1,8 +1,9 @@
 //! `/`: the environments × stacks matrix of one project. Each cell shows the instance's last
 //! apply (status, commit, age), its drift (status, counts, age) and who holds it (Terraform's
-//! state lock, a pull request's lock). Totals cover every instance; the rows are paged.
+//! state lock, a pull request's lock). Totals cover every instance; the rows are paged, and the
+//! store reads only the shown page's instances in full.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::Extension;
@@ -10,7 +11,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use plinth_state::{ApplyBrief, InstanceStatus};
+use plinth_state::{EnvTotals, InstanceStatus, OverviewQuery};
 use serde::Deserialize;
 
 use crate::display::{counts, env_order, instance_href, now_ms, query_value, short};
@@ -35,25 +36,6 @@ pub(crate) struct Params {
     per: Option<usize>,
 }
 
-/// Per-environment totals.
-#[derive(Debug, Default)]
-struct Totals {
-    instances: usize,
-    applied: usize,
-    failed: usize,
-    drifted: usize,
-    locked: usize,
-}
-
-fn has_problem(i: &InstanceStatus) -> bool {
-    i.last_apply
-        .as_ref()
-        .is_some_and(|a| matches!(a.status.as_str(), "failed" | "blocked"))
-        || i.drift.as_ref().is_some_and(|d| d.status != "in-sync")
-        || i.state_lock.is_some()
-        || i.pull_lock.is_some()
-}
-
 /// `GET /`.
 pub(crate) async fn page(
     State(web): State<Web>,
@@ -61,60 +43,42 @@ pub(crate) async fn page(
     Query(params): Query<Params>,
 ) -> Result<Response, WebError> {
     let started = Instant::now();
-    let mut overview = web
-        .store
-        .dashboard_overview(non_empty(params.project.clone()).as_deref())
-        .await?;
-    if let Some(project) = overview.project.clone() {
-        let applies = web.last_applies.get(&web.store, &project).await?;
-        merge(&mut overview.instances, &applies, &overview.copies);
-    }
-    let db_ms = started.elapsed().as_secs_f64() * 1000.0;
-    let now = now_ms();
-
-    let mut envs: Vec<String> = overview
-        .instances
-        .iter()
-        .map(|i| i.env.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    env_order(&mut envs);
-    let mut totals: BTreeMap<&str, Totals> = BTreeMap::new();
-    let mut rows: BTreeMap<&str, BTreeMap<&str, &InstanceStatus>> = BTreeMap::new();
-    for i in &overview.instances {
-        let t = totals.entry(i.env.as_str()).or_default();
-        t.instances += 1;
-        match i.last_apply.as_ref().map(|a| a.status.as_str()) {
-            Some("succeeded" | "unchanged") => t.applied += 1,
-            Some("failed") => t.failed += 1,
-            _ => {}
-        }
-        if i.drift.as_ref().is_some_and(|d| d.status == "drifted") {
-            t.drifted += 1;
-        }
-        if i.state_lock.is_some() || i.pull_lock.is_some() {
-            t.locked += 1;
-        }
-        rows.entry(i.stack.as_str())
-            .or_default()
-            .insert(i.env.as_str(), i);
-    }
-
     let q = non_empty(params.q.clone());
     let problems = params.problems.is_some();
-    let shown: Vec<(&str, &BTreeMap<&str, &InstanceStatus>)> = rows
-        .iter()
-        .filter(|(stack, _)| q.as_deref().is_none_or(|q| stack.contains(q)))
-        .filter(|(_, cells)| !problems || cells.values().any(|i| has_problem(i)))
-        .map(|(s, c)| (*s, c))
-        .collect();
     let per = params
         .per
         .unwrap_or(DEFAULT_PER_PAGE)
         .clamp(1, MAX_PER_PAGE);
-    let pages = shown.len().div_ceil(per).max(1);
-    let page_no = params.page.unwrap_or(1).clamp(1, pages);
+    let overview = web
+        .store
+        .dashboard_overview(&OverviewQuery {
+            project: non_empty(params.project.clone()),
+            filter: q.clone(),
+            problems,
+            page: params.page.unwrap_or(1),
+            per_page: per,
+        })
+        .await?;
+    let db_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let now = now_ms();
+
+    let mut envs: Vec<String> = overview.totals.iter().map(|t| t.env.clone()).collect();
+    env_order(&mut envs);
+    let totals: HashMap<&str, &EnvTotals> = overview
+        .totals
+        .iter()
+        .map(|t| (t.env.as_str(), t))
+        .collect();
+    // The page's rows, by stack (the store returns them by stack then environment).
+    let mut rows: Vec<(&str, HashMap<&str, &InstanceStatus>)> = Vec::new();
+    for i in &overview.instances {
+        match rows.last_mut() {
+            Some((stack, cells)) if *stack == i.stack => {
+                cells.insert(i.env.as_str(), i);
+            }
+            _ => rows.push((i.stack.as_str(), HashMap::from([(i.env.as_str(), i)]))),
+        }
+    }
     let project = overview.project.clone().unwrap_or_default();
 
     let body = html! {
@@ -137,7 +101,7 @@ pub(crate) async fn page(
             }
             section.totals aria-label="per environment" {
                 @for env in &envs {
-                    @let t = &totals[env.as_str()];
+                    @let t = totals[env.as_str()];
                     div.total data-env=(env) {
                         h2 { (env) }
                         p { b { (t.instances) } " instances" }
@@ -157,7 +121,7 @@ pub(crate) async fn page(
                         " only failed, drifted or locked" }
                 button type="submit" { "Filter" }
             }
-            @if shown.is_empty() {
+            @if overview.stacks == 0 {
                 (empty("No stack matches the filter."))
             } @else {
                 div.matrix-wrap {
@@ -165,7 +129,7 @@ pub(crate) async fn page(
                         thead { tr { th scope="col" { "stack" }
                             @for env in &envs { th scope="col" { (env) } } } }
                         tbody {
-                            @for (stack, cells) in shown.iter().skip((page_no - 1) * per).take(per) {
+                            @for (stack, cells) in &rows {
                                 tr {
                                     th scope="row" { (stack) }
                                     @for env in &envs {
@@ -179,7 +143,7 @@ pub(crate) async fn page(
                         }
                     }
                 }
-                (pager(&params, &project, page_no, pages, shown.len()))
+                (pager(&params, &project, overview.page, overview.pages, overview.stacks))
             }
             @if !overview.copies.is_empty() {
                 p.note { (overview.copies.len()) " ephemeral copies are listed under "
@@ -195,36 +159,6 @@ pub(crate) async fn page(
         markup,
     )
         .into_response())
-}
-
-/// Puts each instance's last apply into its row (adding rows for instances known only from
-/// runs), leaving ephemeral copies out.
-fn merge(
-    instances: &mut Vec<InstanceStatus>,
-    applies: &HashMap<(String, String), ApplyBrief>,
-    copies: &BTreeSet<String>,
-) {
-    let mut index: HashMap<(String, String), usize> = instances
-        .iter()
-        .enumerate()
-        .map(|(n, i)| ((i.env.clone(), i.stack.clone()), n))
-        .collect();
-    for ((env, stack), apply) in applies.iter() {
-        if copies.contains(env) {
-            continue;
-        }
-        let n = *index
-            .entry((env.clone(), stack.clone()))
-            .or_insert_with(|| {
-                instances.push(InstanceStatus {
-                    env: env.clone(),
-                    stack: stack.clone(),
-                    ..InstanceStatus::default()
-                });
-                instances.len() - 1
-            });
-        instances[n].last_apply = Some(apply.clone());
-    }
 }
 
 fn cell(project: &str, i: &InstanceStatus, now: i64) -> Markup {
