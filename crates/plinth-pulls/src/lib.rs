@@ -14,10 +14,16 @@
 //!   comment's [`command`] (`apply_flow` behind `gates`, unlock, approvals), or closes it
 //!   (`pull_event`: copies destroyed, `apply = "merge"`, locks handed over); `feedback` keeps
 //!   the [`summary`] comment, the split [`details`] and the commit statuses.
+//! - [`schedule`]: this replica's clock ([`schedule::start`]): each environment with
+//!   `drift { every }` gets a `drift` job on schedule (`drift_job`: a refreshing plan of the
+//!   default branch's head, the results recorded, the environment's forge issue opened,
+//!   rewritten or closed by `drift_issue`), and copies past their `ttl` a `reap` job
+//!   (`reap_job`: `env down` from the commit each was last applied from).
 
 pub mod command;
 pub mod details;
 pub mod intake;
+pub mod schedule;
 pub mod setup;
 pub mod summary;
 pub mod worker;
@@ -25,9 +31,12 @@ pub mod workspace;
 
 mod apply_flow;
 mod automation;
+mod branch;
 mod checkout;
 mod comment;
 mod copy_flow;
+mod drift_issue;
+mod drift_job;
 mod error;
 mod feedback;
 mod gates;
@@ -36,6 +45,7 @@ mod jobs;
 mod plan_flow;
 mod plan_text;
 mod pull_event;
+mod reap_job;
 mod sheet;
 
 mod file_lock;

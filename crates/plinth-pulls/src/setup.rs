@@ -119,6 +119,8 @@ pub struct RepoSetup {
     pub appliers: Option<Vec<String>>,
     /// The plinth project's directory inside the repository (`.` for its root).
     pub project_dir: String,
+    /// The branch drift checks plan (`main` unless the repo block names another).
+    pub default_branch: String,
 }
 
 /// Everything `plinth serve --config` knows about forges and repositories.
@@ -258,6 +260,7 @@ impl PullsSetup {
                 clone_url: decl.clone_url.clone(),
                 appliers: decl.appliers.clone(),
                 project_dir: decl.project_dir.clone(),
+                default_branch: decl.default_branch.clone(),
             });
         }
         if !diags.is_empty() {

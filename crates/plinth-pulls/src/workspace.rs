@@ -261,6 +261,34 @@ impl Workspaces {
         }
     }
 
+    /// The commit a ref of the mirror points at (`refs/heads/main` after a [`Workspaces::fetch`]
+    /// of it), `None` when the mirror or the ref does not exist.
+    pub async fn resolve(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<Option<String>, WorkspaceError> {
+        let full = full_refs(&[reference])?.remove(0);
+        let mirror = self.mirror_path(repo);
+        if !mirror.join("HEAD").exists() {
+            return Ok(None);
+        }
+        let spec = format!("{full}^{{commit}}");
+        match self
+            .git(&mirror, None)
+            .run(&["rev-parse", "--verify", "--quiet", &spec])
+            .await
+        {
+            Ok(out) => Ok(Some(out.trim().to_string())),
+            // --quiet: exit 1 with nothing printed when the ref does not exist.
+            Err(GitFailure::Exit {
+                code: Some(1),
+                message,
+            }) if message.is_empty() => Ok(None),
+            Err(e) => Err(git_error(repo, &["rev-parse", &spec], e)),
+        }
+    }
+
     /// Removes the worktrees of `repo` whose commits are not in `keep` (those no open pull
     /// request needs), except those a job holds right now, then lets git forget them.
     pub async fn prune(

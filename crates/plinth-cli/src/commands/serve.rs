@@ -190,13 +190,20 @@ fn load_pulls(ctx: &Context, path: &Path, db_url: &str) -> Result<PullsConfig, F
 
 /// This replica's pull-request job workers, started after the listener is up, with the
 /// replica's shutdown signal: each stops claiming when it triggers and hands back (or
-/// finishes) its job; `serve` awaits them before closing the database.
+/// finishes) its job; `serve` awaits them before closing the database. Beside them, the
+/// scheduler that stores drift checks and reaper passes as jobs.
 async fn start_pull_workers(
     auto: &Arc<Automation>,
     setup: &Arc<PullsSetup>,
     shutdown: &Shutdown,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    plinth_pulls::worker::start(Arc::clone(auto), setup.workers(), shutdown.clone()).await
+    let mut handles =
+        plinth_pulls::worker::start(Arc::clone(auto), setup.workers(), shutdown.clone()).await;
+    handles.push(plinth_pulls::schedule::start(
+        Arc::clone(auto),
+        shutdown.clone(),
+    ));
+    handles
 }
 
 /// The name of this replica's workers in job leases: the same after a restart on this host
@@ -305,7 +312,7 @@ async fn serve(
                 setup.data_dir().display()
             );
         }
-        workers = start_pull_workers(&auto, setup, &shutdown).await;
+        workers = start_pull_workers(auto, setup, &shutdown).await;
     }
     let router = plinth_server::router_with(store.clone(), config, extra);
     let served = plinth_server::serve_with(listener, router, serve_options, shutdown).await;

@@ -36,6 +36,7 @@ pub struct PullsEnv {
     pub data_dir: PathBuf,
     server_file: PathBuf,
     listen: String,
+    server_env: Vec<(String, String)>,
     dir: tempfile::TempDir,
 }
 
@@ -57,6 +58,22 @@ impl PullsEnv {
         project: impl Fn(&str) -> String,
         files: &[(&str, &str)],
     ) -> Self {
+        Self::start_with(kind, db, &[], project, files)
+    }
+
+    /// [`PullsEnv::start_on`] with more variables in the server's environment (such as the
+    /// scheduler's test tick, `PLINTH_SCHEDULE_TICK_MS`), kept across restarts and replicas.
+    pub fn start_with(
+        kind: ForgeKind,
+        db: Db,
+        server_env: &[(&str, &str)],
+        project: impl Fn(&str) -> String,
+        files: &[(&str, &str)],
+    ) -> Self {
+        let server_env: Vec<(String, String)> = server_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -75,7 +92,7 @@ impl PullsEnv {
         let read = db.token("reader", "read");
         let service = db.token("plinth-server", "write");
         let listen = free_address();
-        let server = start_server(&db, &listen, &server_file, &forge, &service);
+        let server = start_server(&db, &listen, &server_file, &forge, &service, &server_env);
         let env = PullsEnv {
             rt,
             forge,
@@ -87,6 +104,7 @@ impl PullsEnv {
             data_dir,
             server_file,
             listen,
+            server_env,
             dir,
         };
         env.write("plinth.hcl", &project(&env.server.url));
@@ -107,6 +125,7 @@ impl PullsEnv {
             &self.server_file,
             &self.forge,
             &self.service,
+            &self.server_env,
         );
     }
 
@@ -119,7 +138,14 @@ impl PullsEnv {
             server_hcl(self.forge.kind(), &self.forge, &self.origin, &data_dir),
         )
         .unwrap();
-        start_server(&self.db, &free_address(), &file, &self.forge, &self.service)
+        start_server(
+            &self.db,
+            &free_address(),
+            &file,
+            &self.forge,
+            &self.service,
+            &self.server_env,
+        )
     }
 
     /// Writes a file of the hosted repository's work tree.
@@ -313,6 +339,42 @@ impl PullsEnv {
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The issues of the hosted repository, by number.
+    pub fn issues(&self) -> Vec<plinth_forge::fake::FakeIssue> {
+        let mut issues = self.forge.issues(REPO);
+        issues.sort_by_key(|i| i.number);
+        issues
+    }
+
+    /// The server's `/metrics` text.
+    pub fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.server.url);
+        let (status, body) = self.server.http(None, "GET", &url, Vec::new(), &[]);
+        assert_eq!(status, 200);
+        String::from_utf8(body).unwrap()
+    }
+
+    /// The logs of the jobs of one kind (`drift`, `reap`) among ids 1 to `max`, for failure
+    /// messages.
+    pub fn jobs_log(&self, kind: &str, max: i64) -> String {
+        let mut out = String::new();
+        for id in 1..=max {
+            let (status, detail) = self
+                .server
+                .api(&self.read, "GET", &format!("/v1/jobs/{id}"));
+            if status == 200 && detail["kind"] == kind {
+                out.push_str(&format!(
+                    "job {id} {} {}: {}\n{}\n",
+                    detail["kind"],
+                    detail["status"],
+                    detail["result"],
+                    detail["log"].as_str().unwrap_or("")
+                ));
+            }
+        }
+        out
+    }
 }
 
 /// A loopback address no one listens on now (the server keeps it across restarts, so that
@@ -328,17 +390,20 @@ fn start_server(
     server_file: &Path,
     forge: &FakeForge,
     service: &str,
+    extra: &[(String, String)],
 ) -> Server {
+    let mut env = vec![
+        ("FORGE_TOKEN", forge.token()),
+        ("PLINTH_WEBHOOK_SECRET", SECRET),
+        ("PLINTH_TOKEN", service),
+        ("APP_TOKEN", APP_SECRET),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     Server::start_at(
         db,
         listen,
         &["--config", server_file.to_str().unwrap()],
-        &[
-            ("FORGE_TOKEN", forge.token()),
-            ("PLINTH_WEBHOOK_SECRET", SECRET),
-            ("PLINTH_TOKEN", service),
-            ("APP_TOKEN", APP_SECRET),
-        ],
+        &env,
     )
 }
 
