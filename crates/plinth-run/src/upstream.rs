@@ -1,5 +1,6 @@
-//! Reading instance states once per run: directly from the file for the local backend, and
-//! with one `state pull` per instance for remote backends. Never through `output`.
+//! Reading instance states once per run: directly from the file for the local backend, over
+//! the server's API for the plinth backend, and with one `state pull` per instance for other
+//! remote backends. Never through `output`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,7 @@ use plinth_engine::StateSnapshot;
 use tokio::sync::OnceCell;
 
 use crate::context::RunContext;
+use crate::server_link::ServerLink;
 
 type Cell = Arc<OnceCell<Result<Option<StateSnapshot>, String>>>;
 
@@ -15,6 +17,9 @@ type Cell = Arc<OnceCell<Result<Option<StateSnapshot>, String>>>;
 #[derive(Default)]
 pub struct StateCache {
     cells: Mutex<HashMap<String, Cell>>,
+    /// The plinth server that holds the states, when the backend is plinth and it can be
+    /// reached with a token; made once per run.
+    server: std::sync::OnceLock<Option<ServerLink>>,
 }
 
 impl StateCache {
@@ -51,6 +56,9 @@ impl RunContext {
             let path = self.layout.local_state(self.env(), stack);
             return StateSnapshot::read_file(&path).map_err(|e| e.to_string());
         }
+        if let Some(state) = self.read_from_server(stack).await {
+            return state;
+        }
         let backend = self.backend(stack)?;
         let inv = self.invocation(stack, &backend, Vec::new(), Vec::new());
         let dir = self.layout.run_instance_dir(&self.run_id, stack);
@@ -78,5 +86,30 @@ impl RunContext {
         StateSnapshot::parse(&bytes, stack)
             .map(Some)
             .map_err(|e| e.to_string())
+    }
+
+    /// The state of `stack` read from the plinth server's API, without an engine process: an
+    /// `init` and a `state pull` per instance cost more than the plan a pull request's push
+    /// needs. `None` when it must go through the engine instead: another backend, no token,
+    /// the server unreachable or refusing (the engine then reports it in its own words), or a
+    /// state only the engine can read (OpenTofu's encrypted envelope).
+    async fn read_from_server(&self, stack: &str) -> Option<Result<Option<StateSnapshot>, String>> {
+        let link = self
+            .states
+            .server
+            .get_or_init(|| {
+                ServerLink::of(&self.project, Some((self.env(), self.block())))
+                    .ok()
+                    .flatten()
+            })
+            .as_ref()?;
+        let instance = format!("{}/{}/{stack}", link.project(), self.env());
+        match link.client().pull_state(&instance, None).await {
+            Ok(bytes) => StateSnapshot::parse(&bytes, stack)
+                .ok()
+                .map(|s| Ok(Some(s))),
+            Err(e) if e.is_not_found() => Some(Ok(None)),
+            Err(_) => None,
+        }
     }
 }
