@@ -17,7 +17,7 @@ pub use init::{InitInputs, InitOutcome, ensure_init};
 pub use layout::Layout;
 pub use locate::{Engine, Flavor};
 pub use plan_json::{PlanSummary, summarize};
-pub use process::{Exit, Invocation, ProcessRegistry};
+pub use process::{Exit, Invocation, ProcessRegistry, lower_engine_priority};
 pub use render::{EngineMessage, messages, plan_rendering};
 pub use state::{OutputValue, StateSnapshot};
 

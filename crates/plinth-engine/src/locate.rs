@@ -1,6 +1,9 @@
 //! Finding the engine binary and checking its version.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
 
 use crate::EngineError;
 use crate::constraint::{Version, satisfies};
@@ -48,47 +51,7 @@ impl Engine {
                 detail: "not found on PATH".to_string(),
             })?
         };
-        let out = std::process::Command::new(&binary)
-            .args(["version", "-json"])
-            .env("CHECKPOINT_DISABLE", "1")
-            .output()
-            .map_err(|e| EngineError::NotFound {
-                spec: spec.to_string(),
-                detail: format!("cannot run {}: {e}", binary.display()),
-            })?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let json: serde_json::Value =
-            serde_json::from_str(&text).map_err(|_| EngineError::NotFound {
-                spec: spec.to_string(),
-                detail: format!(
-                    "{} did not answer `version -json` like terraform or tofu",
-                    binary.display()
-                ),
-            })?;
-        let (flavor, raw) = if let Some(v) = json.get("terraform_version").and_then(|v| v.as_str())
-        {
-            // OpenTofu answers with `terraform_version` too; its platform output names it.
-            let is_tofu = binary
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().contains("tofu"));
-            (
-                if is_tofu {
-                    Flavor::Tofu
-                } else {
-                    Flavor::Terraform
-                },
-                v.to_string(),
-            )
-        } else {
-            return Err(EngineError::NotFound {
-                spec: spec.to_string(),
-                detail: "no version in `version -json`".into(),
-            });
-        };
-        let version = Version::parse(&raw).ok_or_else(|| EngineError::NotFound {
-            spec: spec.to_string(),
-            detail: format!("unreadable version `{raw}`"),
-        })?;
+        let (flavor, version) = identify(&binary, spec)?;
         if let Some(c) = constraint {
             let ok = satisfies(&version, c).map_err(EngineError::Constraint)?;
             if !ok {
@@ -105,6 +68,75 @@ impl Engine {
             version,
         })
     }
+}
+
+/// What a binary is, remembered per process by path, size and modification time: a server
+/// locates the engine for every job, and `version -json` costs a process each time.
+fn identify(binary: &Path, spec: &str) -> Result<(Flavor, Version), EngineError> {
+    type Seen = HashMap<(PathBuf, u64, Option<SystemTime>), (Flavor, Version)>;
+    static SEEN: OnceLock<Mutex<Seen>> = OnceLock::new();
+    let key = binary
+        .metadata()
+        .ok()
+        .map(|m| (binary.to_path_buf(), m.len(), m.modified().ok()));
+    let seen = SEEN.get_or_init(Default::default);
+    if let Some(k) = &key
+        && let Some(found) = seen.lock().expect("no panics under this lock").get(k)
+    {
+        return Ok(found.clone());
+    }
+    let found = ask_version(binary, spec)?;
+    if let Some(k) = key {
+        seen.lock()
+            .expect("no panics under this lock")
+            .insert(k, found.clone());
+    }
+    Ok(found)
+}
+
+/// Runs `version -json`.
+fn ask_version(binary: &Path, spec: &str) -> Result<(Flavor, Version), EngineError> {
+    let out = std::process::Command::new(binary)
+        .args(["version", "-json"])
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .map_err(|e| EngineError::NotFound {
+            spec: spec.to_string(),
+            detail: format!("cannot run {}: {e}", binary.display()),
+        })?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&text).map_err(|_| EngineError::NotFound {
+            spec: spec.to_string(),
+            detail: format!(
+                "{} did not answer `version -json` like terraform or tofu",
+                binary.display()
+            ),
+        })?;
+    let (flavor, raw) = if let Some(v) = json.get("terraform_version").and_then(|v| v.as_str()) {
+        // OpenTofu answers with `terraform_version` too; its platform output names it.
+        let is_tofu = binary
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains("tofu"));
+        (
+            if is_tofu {
+                Flavor::Tofu
+            } else {
+                Flavor::Terraform
+            },
+            v.to_string(),
+        )
+    } else {
+        return Err(EngineError::NotFound {
+            spec: spec.to_string(),
+            detail: "no version in `version -json`".into(),
+        });
+    };
+    let version = Version::parse(&raw).ok_or_else(|| EngineError::NotFound {
+        spec: spec.to_string(),
+        detail: format!("unreadable version `{raw}`"),
+    })?;
+    Ok((flavor, version))
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {

@@ -14,6 +14,7 @@ use std::io::{Read, Seek, Write};
 use std::os::fd::RawFd;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -93,6 +94,17 @@ pub struct Invocation {
     pub inherit_fds: Vec<RawFd>,
 }
 
+/// How much lower than plinth's own the engines' CPU priority is (nice increment; 0 = the
+/// same). Process-wide: set once by `plinth serve`, whose webhook answers and API must not
+/// wait behind the plans it runs on the same cores.
+static ENGINE_NICENESS: AtomicI32 = AtomicI32::new(0);
+
+/// Runs every engine started from now on `increment` nice levels below this process
+/// (clamped to 0..=19).
+pub fn lower_engine_priority(increment: i32) {
+    ENGINE_NICENESS.store(increment.clamp(0, 19), Ordering::Relaxed);
+}
+
 /// A finished engine command.
 #[derive(Debug, Clone, Copy)]
 pub struct Exit {
@@ -121,6 +133,19 @@ impl Invocation {
             .stdin(Stdio::null());
         for (k, v) in &self.env {
             cmd.env(k, v);
+        }
+        let nice = ENGINE_NICENESS.load(Ordering::Relaxed);
+        if nice > 0 {
+            // SAFETY: runs in the forked child before exec; nice(2) is a plain system call
+            // that changes only the child's own priority.
+            unsafe {
+                cmd.pre_exec(move || {
+                    // -1 is also a valid new niceness: only errno tells failure, and a
+                    // priority that could not be lowered is no reason not to run the engine.
+                    libc::nice(nice);
+                    Ok(())
+                });
+            }
         }
         let fds = self.inherit_fds.clone();
         if !fds.is_empty() {

@@ -60,23 +60,9 @@ impl Store {
         check_field("event", event, 100)?;
         check_json("webhook payload", payload_json)?;
         let (_gate, mut tx) = self.begin_write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO deliveries (forge, delivery_id, repo, event, payload, received_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (forge, delivery_id) DO NOTHING",
-        )
-        .bind(forge)
-        .bind(delivery_id)
-        .bind(repo)
-        .bind(event)
-        .bind(payload_json)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            tx.rollback().await?;
-            return Ok(Recorded::Duplicate);
-        }
+        // The job first, then the delivery naming it: two statements under the write gate
+        // instead of three. A redelivery's insert does nothing, and the rollback takes its
+        // job back with it.
         let payload = serde_json::json!({
             "forge": forge,
             "delivery_id": delivery_id,
@@ -87,12 +73,24 @@ impl Store {
             match Self::enqueue_in(&mut tx, DELIVERY_JOB_KIND, serial_key, &payload, None).await? {
                 Enqueued::New(id) | Enqueued::Existing(id) => id,
             };
-        sqlx::query("UPDATE deliveries SET job = $3 WHERE forge = $1 AND delivery_id = $2")
-            .bind(forge)
-            .bind(delivery_id)
-            .bind(job)
-            .execute(&mut *tx)
-            .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO deliveries (forge, delivery_id, repo, event, payload, received_ms, job) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (forge, delivery_id) DO NOTHING",
+        )
+        .bind(forge)
+        .bind(delivery_id)
+        .bind(repo)
+        .bind(event)
+        .bind(payload_json)
+        .bind(now_ms())
+        .bind(job)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await?;
+            return Ok(Recorded::Duplicate);
+        }
         tx.commit().await?;
         Ok(Recorded::New(job))
     }

@@ -4,8 +4,8 @@
 //! instance's drift result (`drift`); every run keeps `instance_summary` current (`summary`).
 
 use serde::{Deserialize, Serialize};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::clock::{now_ms, parse_rfc3339, rfc3339};
 use crate::drift::DriftStatus;
@@ -369,27 +369,8 @@ impl Store {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
+        Self::insert_run_instances(&mut tx, report).await?;
         for i in &report.instances {
-            let log = storable(i.log.as_deref().unwrap_or(""));
-            let kept = tail(&log, MAX_RUN_LOG_BYTES);
-            sqlx::query(
-                "INSERT INTO run_instances (run_id, stack, status, add_count, change_count, \
-                 destroy_count, preview_only, reason, duration_ms, log, log_cut) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            )
-            .bind(&report.run_id)
-            .bind(i.stack.trim_matches('/'))
-            .bind(&i.status)
-            .bind(i.add)
-            .bind(i.change)
-            .bind(i.destroy)
-            .bind(i64::from(i.preview_only))
-            .bind(i.reason.as_deref())
-            .bind(i.duration_ms)
-            .bind(kept)
-            .bind((log.len() - kept.len()) as i64)
-            .execute(&mut *tx)
-            .await?;
             if report.action == "drift"
                 && let Some(status) = DriftStatus::parse(&i.status)
             {
@@ -415,6 +396,56 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes a report's instances a few dozen rows per statement: each statement is a round
+    /// trip (on SQLite, to the connection's thread) made while the write gate is held, and a
+    /// 40-instance report written row by row kept webhook deliveries waiting for it.
+    async fn insert_run_instances(
+        tx: &mut Transaction<'_, Any>,
+        report: &RunReport,
+    ) -> Result<(), StateError> {
+        const COLUMNS: usize = 11;
+        const ROWS: usize = 50;
+        let logs: Vec<_> = report
+            .instances
+            .iter()
+            .map(|i| storable(i.log.as_deref().unwrap_or("")))
+            .collect();
+        for (chunk, chunk_logs) in report.instances.chunks(ROWS).zip(logs.chunks(ROWS)) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let marks: Vec<String> = (1..=COLUMNS)
+                        .map(|k| format!("${}", r * COLUMNS + k))
+                        .collect();
+                    format!("({})", marks.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO run_instances (run_id, stack, status, add_count, change_count, \
+                 destroy_count, preview_only, reason, duration_ms, log, log_cut) VALUES {}",
+                rows.join(", ")
+            );
+            // Only placeholders are generated; every value is bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (i, log) in chunk.iter().zip(chunk_logs) {
+                let kept = tail(log, MAX_RUN_LOG_BYTES);
+                query = query
+                    .bind(&report.run_id)
+                    .bind(i.stack.trim_matches('/'))
+                    .bind(&i.status)
+                    .bind(i.add)
+                    .bind(i.change)
+                    .bind(i.destroy)
+                    .bind(i64::from(i.preview_only))
+                    .bind(i.reason.as_deref())
+                    .bind(i.duration_ms)
+                    .bind(kept)
+                    .bind((log.len() - kept.len()) as i64);
+            }
+            query.execute(&mut **tx).await?;
+        }
         Ok(())
     }
 

@@ -12,6 +12,9 @@ use plinth_state::{KEY_ENV, Retention, Sealer, Store, StoreOptions};
 use crate::context::Context;
 use crate::exit::{CmdResult, Exit, Failure};
 
+/// Nice levels below the server at which its jobs' engines run.
+const ENGINE_NICENESS: i32 = 10;
+
 /// Default database, relative to the working directory.
 pub const DEFAULT_DB: &str = "sqlite:.plinth/state.db";
 
@@ -300,6 +303,9 @@ async fn serve(
     let mut extra = plinth_web::router(store.clone(), web);
     let mut workers = Vec::new();
     if let (Some(PullsConfig { setup, .. }), Some(auto)) = (&pulls, &auto) {
+        // Plans and applies yield the CPU to the webhook answers and the API (forges time
+        // deliveries out after ten seconds; a burst must not wait behind engines).
+        plinth_engine::lower_engine_priority(ENGINE_NICENESS);
         let intake = Arc::new(Intake::new(setup.clone(), store.clone()).with_wake(auto.wake()));
         extra = extra.merge(plinth_server::webhook_router(intake));
         if !ctx.quiet {
