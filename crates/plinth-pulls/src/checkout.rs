@@ -42,7 +42,8 @@ impl Automation {
             // A comment can be the first delivery plinth gets for a pull request, and only
             // pull-request payloads carry the clone URL.
             return Ok(Loaded::Problems(vec![format!(
-                "plinth does not know where to fetch {} from yet: push to the pull request (or                  set `clone_url` in its repo block of plinth-server.hcl)",
+                "plinth does not know where to fetch {} from yet: push to the pull request (or \
+                 set `clone_url` in its repo block of plinth-server.hcl)",
                 pc.pull.repo
             )]));
         };
