@@ -105,6 +105,11 @@ pub struct LastRun {
     pub at: String,
 }
 
+/// The schema the statements of `open` make (this module's, copies', promotions', rotations',
+/// policy approvals' tables and the added columns), kept in SQLite's `user_version`: raise it
+/// whenever one of them changes.
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -161,6 +166,15 @@ impl History {
             .connect_with(options)
             .await
             .map_err(|e| format!("cannot open run history {}: {e}", path.display()))?;
+        // A history already at this schema skips the statements below: the server opens one
+        // per pull request for every run, where they cost more than the run's own records.
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await
+            .map_err(|e| format!("run history schema: {e}"))?;
+        if version == SCHEMA_VERSION {
+            return Ok(History { pool });
+        }
         for schema in [
             SCHEMA,
             crate::copies::SCHEMA,
@@ -198,6 +212,12 @@ impl History {
                 }
             }
         }
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "PRAGMA user_version = {SCHEMA_VERSION}"
+        )))
+        .execute(&pool)
+        .await
+        .map_err(|e| format!("run history schema: {e}"))?;
         Ok(History { pool })
     }
 
