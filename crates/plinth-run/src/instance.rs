@@ -1,4 +1,5 @@
-//! The work of one instance: plan, apply a saved plan, plan-and-apply, destroy.
+//! The work of one instance: plan, plan-and-apply, destroy (a saved plan is applied by
+//! `saved_apply`; hooks and publishing around the engine are in `instance_hooks`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -8,8 +9,8 @@ use plinth_engine::{BackendSetup, Invocation, PlanSummary, StateSnapshot, summar
 
 use crate::context::RunContext;
 use crate::events::{Event, Phase};
-use crate::fingerprint::{combine, describe_changes, details};
-use crate::hooks::{HookPhase, HookReport, HookRun, flat_outputs};
+use crate::fingerprint::{combine, details};
+use crate::hooks::HookPhase;
 use crate::inputs::{InputError, ResolvedInputs};
 use crate::report::{InstanceReport, InstanceStatus};
 use crate::saved::{PlanFiles, PlanMeta, read_json, write_json};
@@ -34,14 +35,14 @@ struct Planned {
 }
 
 impl RunContext {
-    fn phase(&self, stack: &str, phase: Phase) {
+    pub(crate) fn phase(&self, stack: &str, phase: Phase) {
         let _ = self.events.send(Event::Phase {
             stack: stack.to_string(),
             phase,
         });
     }
 
-    fn finish(
+    pub(crate) fn finish(
         &self,
         mut report: InstanceReport,
         started: Instant,
@@ -99,240 +100,6 @@ impl RunContext {
             PlanKind::Save | PlanKind::Drift => report,
         };
         self.finish(report, started, &files)
-    }
-
-    /// After an instance that succeeded: publishes its outputs (or removes them after a
-    /// destroy), then runs the stack's hooks of `phase`. A failure of either fails the
-    /// instance (and so skips its dependents).
-    async fn after(
-        &self,
-        mut report: InstanceReport,
-        phase: HookPhase,
-        files: &PlanFiles,
-    ) -> InstanceReport {
-        let ran = match phase {
-            HookPhase::AfterDestroy => report.status == InstanceStatus::Succeeded,
-            _ => report.status.lets_dependents_run(),
-        };
-        if !ran {
-            return report;
-        }
-        let stack = report.stack.clone();
-        let outputs = match self.state(&stack).await {
-            Ok(Some(state)) if phase != HookPhase::AfterDestroy => state.outputs,
-            _ => Default::default(),
-        };
-        let published = match phase {
-            HookPhase::AfterDestroy => self.unpublish(&stack).await,
-            _ => self.publish_outputs(&stack, &outputs).await,
-        };
-        match published {
-            Ok(p) => append_log(&files.log(), &p.lines),
-            Err(why) => {
-                report.status = InstanceStatus::Failed;
-                report.reason = Some(why);
-                return report;
-            }
-        }
-        let Some(hooks) = self
-            .project
-            .stack(&stack)
-            .and_then(|s| s.config.hooks.as_ref())
-        else {
-            return report;
-        };
-        let results = self
-            .run_hooks(HookRun {
-                hooks,
-                phase,
-                stack: Some(&stack),
-                dir: self
-                    .project
-                    .stack(&stack)
-                    .expect("graph stacks exist")
-                    .dir
-                    .clone(),
-                outputs: serde_json::Value::Object(
-                    outputs
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.value.clone()))
-                        .collect(),
-                ),
-                flat: flat_outputs(&outputs),
-                log: files.log(),
-                outputs_file: files.dir.join(format!("{}-outputs.json", phase.as_str())),
-            })
-            .await;
-        if let Some(failed) = results.iter().find(|h| !h.ok()) {
-            report.status = InstanceStatus::Failed;
-            report.reason = Some(failed.failure());
-        }
-        report.hooks = results;
-        report
-    }
-
-    /// Runs the stack's `before_plan` hooks (generators); `Err` fails the instance.
-    async fn before_plan(
-        &self,
-        stack: &str,
-        files: &PlanFiles,
-    ) -> Result<Vec<HookReport>, InstanceReport> {
-        let Some(hooks) = self
-            .project
-            .stack(stack)
-            .and_then(|s| s.config.hooks.as_ref())
-        else {
-            return Ok(Vec::new());
-        };
-        if hooks.before_plan.is_empty() {
-            return Ok(Vec::new());
-        }
-        let results = self
-            .run_hooks(HookRun {
-                hooks,
-                phase: HookPhase::BeforePlan,
-                stack: Some(stack),
-                dir: self
-                    .project
-                    .stack(stack)
-                    .expect("graph stacks exist")
-                    .dir
-                    .clone(),
-                outputs: serde_json::json!({}),
-                flat: Default::default(),
-                log: files.log(),
-                outputs_file: files.dir.join("before_plan-outputs.json"),
-            })
-            .await;
-        match results.iter().find(|h| !h.ok()) {
-            Some(failed) => {
-                let mut r =
-                    InstanceReport::new(stack, InstanceStatus::Failed).because(failed.failure());
-                r.hooks = results;
-                Err(r)
-            }
-            None => Ok(results),
-        }
-    }
-
-    /// Applies a plan saved by an earlier run, after checking it is neither preview-only nor
-    /// stale.
-    pub async fn run_saved(self: Arc<Self>, stack: String, plan_run: String) -> InstanceReport {
-        let started = Instant::now();
-        let files = PlanFiles::new(&self.layout, &self.run_id, &stack);
-        let saved = PlanFiles::new(&self.layout, &plan_run, &stack);
-        let report = self.apply_saved(&stack, &saved, &files).await;
-        let report = self.after(report, HookPhase::AfterApply, &files).await;
-        self.finish(report, started, &files)
-    }
-
-    async fn apply_saved(
-        &self,
-        stack: &str,
-        saved: &PlanFiles,
-        files: &PlanFiles,
-    ) -> InstanceReport {
-        let meta: PlanMeta = match read_json(&saved.meta()) {
-            Ok(m) => m,
-            Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
-        };
-        let inputs = match self.check_saved(stack, &meta).await {
-            Ok(inputs) => inputs,
-            Err(blocked) => return blocked,
-        };
-        if !meta.summary.has_changes {
-            return InstanceReport::new(stack, InstanceStatus::Unchanged);
-        }
-        let backend = match self.backend(stack) {
-            Ok(b) => b,
-            Err(e) => return InstanceReport::new(stack, InstanceStatus::Failed).because(e),
-        };
-        let secrets = match self.secrets(stack).await {
-            Ok(s) => s,
-            Err(e) => return InstanceReport::new(stack, InstanceStatus::Blocked).because(e),
-        };
-        // Ephemeral variables are not in the plan file: the apply needs them again (secrets
-        // among them already come as TF_VAR_*).
-        let mut env = secrets.env;
-        for name in &self.code_of(stack).ephemeral_variables {
-            if let Some(value) = inputs.vars.get(name)
-                && !env.iter().any(|(k, _)| k == &format!("TF_VAR_{name}"))
-            {
-                let text = match value {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                env.push((format!("TF_VAR_{name}"), text));
-            }
-        }
-        let inv = self.invocation(stack, &backend, env, secrets.masks);
-        self.phase(stack, Phase::Init);
-        if let Err(e) = self.init(stack, &inv, &backend, &files.log()).await {
-            return InstanceReport::new(stack, InstanceStatus::Failed)
-                .because(self.engine_failure(stack, e.to_string(), &files.log()));
-        }
-        self.apply_file(stack, &inv, &saved.plan(), &meta.summary, files)
-            .await
-    }
-
-    /// Refuses a saved plan that is preview-only, stale or needs an approval not given; on
-    /// success, the inputs as resolved now (they match the plan's).
-    pub async fn check_saved(
-        &self,
-        stack: &str,
-        meta: &PlanMeta,
-    ) -> Result<ResolvedInputs, InstanceReport> {
-        let blocked =
-            |why: String| InstanceReport::new(stack, InstanceStatus::Blocked).because(why);
-        if meta.preview_only {
-            return Err(blocked(format!(
-                "plan {} is preview-only (made with mock outputs of {}); apply upstream first, then plan again",
-                meta.run_id,
-                meta.mocked.join(", ")
-            )));
-        }
-        if !meta.needs_approval.is_empty() && !self.approve_destructive {
-            return Err(blocked(format!(
-                "plan destroys stateful resources in protected environment `{}` ({}); re-run with --approve-destructive",
-                self.env(),
-                meta.needs_approval.join(", ")
-            )));
-        }
-        if self.environment.protected {
-            self.policy_gate(stack, meta).await.map_err(blocked)?;
-        }
-        let backend = self.backend(stack).map_err(blocked)?;
-        let secrets = self.secrets(stack).await.map_err(blocked)?;
-        let inputs = self.inputs(stack, true).await.map_err(|e| match e {
-            InputError::Blocked(m) | InputError::Failed(m) => {
-                blocked(format!("cannot check plan {}: {m}", meta.run_id))
-            }
-        })?;
-        let own = self.state(stack).await.map_err(blocked)?;
-        let parts = self.consumed(stack, &inputs, own.as_ref(), &backend, &secrets.names);
-        if combine(&parts) == meta.fingerprint {
-            return Ok(inputs);
-        }
-        let changed = describe_changes(&meta.parts, &meta.details, &parts, &details(&inputs));
-        // Outputs that moved because an upstream was applied in this very run: a fresh plan
-        // of this instance is all that is needed, not a fix by the user.
-        let only_upstream = crate::fingerprint::changed_parts(&meta.parts, &parts)
-            .iter()
-            .all(|p| p == "upstream outputs" || p == "inputs")
-            && changed.iter().any(|c| c.starts_with("upstream output"));
-        let upstream_applied_here = {
-            let applied = self.applied.lock().expect("no panics under this lock");
-            self.graph
-                .node(stack)
-                .is_some_and(|n| n.depends_on.iter().any(|u| applied.contains(u)))
-        };
-        let mut report = blocked(format!(
-            "plan {} is stale: {} changed since it was made; plan again",
-            meta.run_id,
-            changed.join(", ")
-        ));
-        report.replan = only_upstream && upstream_applied_here;
-        Err(report)
     }
 
     /// Resolves secrets, inputs and backend of an instance, initialises, and writes the generated var file.
@@ -614,7 +381,7 @@ impl RunContext {
         report
     }
 
-    async fn apply_file(
+    pub(crate) async fn apply_file(
         &self,
         stack: &str,
         inv: &Invocation,
@@ -754,7 +521,7 @@ struct Prepared {
 }
 
 /// Adds plinth's own lines (what it published) to an instance's log.
-fn append_log(log: &std::path::Path, lines: &[String]) {
+pub(crate) fn append_log(log: &std::path::Path, lines: &[String]) {
     use std::io::Write;
     if lines.is_empty() {
         return;
