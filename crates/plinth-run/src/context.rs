@@ -13,6 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::RunError;
 use crate::events::Event;
+use crate::server_link::ServerLink;
 use crate::upstream::StateCache;
 
 /// What the user asked for.
@@ -79,6 +80,9 @@ pub struct RunContext {
     pub approve_destructive: bool,
     /// Upstream and own states read in this run.
     pub states: StateCache,
+    /// The plinth server of the project's state block (`Ok(None)` for other backends), or
+    /// why it cannot be used; made on first use, shared by state reads and the history report.
+    server: std::sync::OnceLock<Result<Option<ServerLink>, String>>,
     /// Stacks whose plan in this run has changes (a dependent's plan made against their
     /// current state will be stale once they are applied).
     pub pending: std::sync::Mutex<std::collections::BTreeSet<String>>,
@@ -237,6 +241,7 @@ impl RunContext {
             parallelism,
             approve_destructive: opts.approve_destructive,
             states: StateCache::default(),
+            server: Default::default(),
             pending: Default::default(),
             applied: Default::default(),
             instance_env: opts.env.clone(),
@@ -269,6 +274,15 @@ impl RunContext {
     /// The environment block (a copy's template): what var files and secrets belong to.
     pub fn block(&self) -> &str {
         &self.environment.name.value
+    }
+
+    /// The link to the plinth server (see the `server` field), one per run.
+    pub(crate) fn server_link(&self) -> Result<Option<&ServerLink>, String> {
+        self.server
+            .get_or_init(|| ServerLink::of(&self.project, Some((self.env(), self.block()))))
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
     }
 }
 

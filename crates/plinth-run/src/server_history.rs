@@ -40,8 +40,8 @@ impl RunReporter {
         origin: &RunOrigin,
     ) -> Option<RunReporter> {
         let history = LinkWarning::new(ctx.events.clone());
-        let link = match ServerLink::of(&ctx.project, Some((ctx.env(), ctx.block()))) {
-            Ok(link) => link?,
+        let link = match ctx.server_link() {
+            Ok(link) => link?.clone(),
             Err(e) => {
                 history.warn(format!(
                     "this run is not in the plinth server's history ({e}); it is kept in the \

@@ -9,7 +9,6 @@ use plinth_engine::StateSnapshot;
 use tokio::sync::OnceCell;
 
 use crate::context::RunContext;
-use crate::server_link::ServerLink;
 
 type Cell = Arc<OnceCell<Result<Option<StateSnapshot>, String>>>;
 
@@ -17,9 +16,6 @@ type Cell = Arc<OnceCell<Result<Option<StateSnapshot>, String>>>;
 #[derive(Default)]
 pub struct StateCache {
     cells: Mutex<HashMap<String, Cell>>,
-    /// The plinth server that holds the states, when the backend is plinth and it can be
-    /// reached with a token; made once per run.
-    server: std::sync::OnceLock<Option<ServerLink>>,
 }
 
 impl StateCache {
@@ -94,15 +90,7 @@ impl RunContext {
     /// the server unreachable or refusing (the engine then reports it in its own words), or a
     /// state only the engine can read (OpenTofu's encrypted envelope).
     async fn read_from_server(&self, stack: &str) -> Option<Result<Option<StateSnapshot>, String>> {
-        let link = self
-            .states
-            .server
-            .get_or_init(|| {
-                ServerLink::of(&self.project, Some((self.env(), self.block())))
-                    .ok()
-                    .flatten()
-            })
-            .as_ref()?;
+        let link = self.server_link().ok().flatten()?;
         let instance = format!("{}/{}/{stack}", link.project(), self.env());
         match link.client().pull_state(&instance, None).await {
             Ok(bytes) => StateSnapshot::parse(&bytes, stack)
